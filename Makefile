@@ -1,0 +1,79 @@
+# recon: `make demo` installs everything and runs the main job on the bundled sample;
+# `make test` runs the test suite. `make help` lists every target.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_HOME ?= .demo
+# The sample covers 2026-09..10; pinning the clock keeps the demo valid in any year.
+DEMO_NOW ?= 2026-11-21T12:00:00Z
+DEMO_START ?= 2026-10-01
+DEMO_END ?= 2026-10-31
+
+export TZ := UTC
+export PYTHONDONTWRITEBYTECODE := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test check format lock sample golden clean
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+install: $(STAMP) ## Create .venv and install recon with its pinned dependencies
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "recon needs Python 3.11 or newer (found: $$($(PYTHON) --version))"; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+demo: install ## Install, ingest data/sample, build every report for October 2026, summarise
+	rm -rf $(DEMO_HOME)
+	@echo "== ingest the bundled sample logs (data/sample) into $(DEMO_HOME)"
+	RECON_NOW=$(DEMO_NOW) $(BIN)/recon --home $(DEMO_HOME) ingest data/sample
+	@echo "== build every report type for $(DEMO_START)..$(DEMO_END)"
+	@for type in PARTNER CUSTOMER LOCATION USER; do \
+		RECON_NOW=$(DEMO_NOW) $(BIN)/recon --home $(DEMO_HOME) report create --type $$type \
+			--start $(DEMO_START) --end $(DEMO_END) --json > /dev/null || exit $$?; \
+	done
+	@for type in CUSTOMER USER; do \
+		RECON_NOW=$(DEMO_NOW) $(BIN)/recon --home $(DEMO_HOME) report create --type $$type \
+			--category POINT_IN_TIME --json > /dev/null || exit $$?; \
+	done
+	RECON_NOW=$(DEMO_NOW) $(BIN)/recon --home $(DEMO_HOME) report list
+	@echo "== tie-out: every level sums to the same quantity per package"
+	RECON_NOW=$(DEMO_NOW) $(BIN)/recon --home $(DEMO_HOME) sql \
+		"PIVOT (SELECT service_name, type, quantity FROM report_lines WHERE category = 'RECONCILIATION') \
+		 ON type IN ('PARTNER', 'CUSTOMER', 'LOCATION', 'USER') USING sum(quantity) ORDER BY service_name"
+	@echo "== report CSVs are in $(DEMO_HOME)/reports/; query the store with: $(BIN)/recon --home $(DEMO_HOME) sql \"...\""
+
+test: install ## Run the test suite (unit, property, golden, CLI)
+	$(BIN)/python -m pytest
+
+check: install ## Lint, format check and type check
+	$(BIN)/ruff check recon tests
+	$(BIN)/ruff format --check recon tests
+	$(BIN)/mypy
+
+format: install ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix recon tests
+	$(BIN)/ruff format recon tests
+
+lock: install ## Re-pin requirements.lock from pyproject.toml (needs the package registry)
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
+		--no-header -o requirements.lock
+
+sample: install ## Regenerate the bundled sample logs in data/sample (deterministic)
+	rm -rf data/sample
+	$(BIN)/recon generate data/sample --start 2026-09-01 --end 2026-10-31 --subjects 3000 --seed 7
+
+golden: install ## Regenerate tests/golden/ on purpose (review the diff before committing)
+	RECON_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py
+
+clean: ## Remove the environment, caches and the demo home
+	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
