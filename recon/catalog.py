@@ -1,0 +1,44 @@
+"""The package catalog: SERVICE_NAME → SKU, DESCRIPTION and KIND (BASE or ADDON)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandera.errors
+import polars as pl
+
+from recon.errors import BadInputError
+from recon.schemas import catalog_contract
+
+CATALOG_SCHEMA = {"package": pl.String, "sku": pl.String, "description": pl.String, "kind": pl.String}
+
+
+def load_catalog(path: Path) -> pl.DataFrame:
+    """Read and check a catalog CSV; the frame has columns package, sku, description, kind."""
+    try:
+        raw = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise BadInputError(f"cannot read catalog {path}: {exc}", hint="check the file") from exc
+    raw = raw.rename({c: c.strip().upper() for c in raw.columns}).with_columns(
+        pl.all().str.strip_chars().fill_null("")
+    )
+    contract = catalog_contract()
+    missing = [c for c in contract.names if c not in raw.columns]
+    if missing:
+        raise BadInputError(
+            f"catalog {path} lacks column(s) {', '.join(missing)}",
+            hint=f"a catalog has the columns {', '.join(contract.names)}",
+        )
+    raw = raw.select(contract.names)
+    try:
+        contract.validate(raw)
+    except pandera.errors.SchemaErrors as exc:
+        cases = exc.failure_cases.head(5).select("column", "check", "failure_case").rows()
+        detail = "; ".join(f"{col}: {check} ({case!r})" for col, check, case in cases)
+        raise BadInputError(f"catalog {path} is invalid: {detail}", hint="fix the catalog") from exc
+    return raw.select(
+        package=pl.col("SERVICE_NAME"),
+        sku=pl.col("SKU"),
+        description=pl.col("DESCRIPTION"),
+        kind=pl.col("KIND"),
+    )

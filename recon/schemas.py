@@ -1,0 +1,204 @@
+"""Column contracts, declared as data in `schemas/*.yaml` and checked with Pandera.
+
+The YAML files are the single source of truth: the ingest step derives its row checks from
+`events.yaml`, report writers validate every CSV against `report_<type>.yaml` before it is
+written, and finance or SQL users can read the same files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import pandera.polars as pa
+import polars as pl
+import yaml
+
+from recon._resources import schema_dir
+
+ReportType = Literal["PARTNER", "CUSTOMER", "LOCATION", "USER"]
+Category = Literal["RECONCILIATION", "POINT_IN_TIME"]
+REPORT_TYPES: tuple[ReportType, ...] = ("PARTNER", "CUSTOMER", "LOCATION", "USER")
+CATEGORIES: tuple[Category, ...] = ("RECONCILIATION", "POINT_IN_TIME")
+
+DTYPES: dict[str, pl.DataType] = {
+    "string": pl.String(),
+    "int64": pl.Int64(),
+    "datetime_utc": pl.Datetime("us", "UTC"),
+}
+_DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One declared column: its type and the checks its values must pass."""
+
+    name: str
+    dtype: str = "string"
+    required: bool = False
+    input: bool = False
+    pattern: str | None = None
+    allowed: tuple[str, ...] | None = None
+    max_length: int | None = None
+    is_date: bool = False
+    reason: str | None = None
+
+    @classmethod
+    def from_yaml(cls, name: str, raw: dict[str, Any]) -> ColumnSpec:
+        """Build from one YAML entry."""
+        allowed = raw.get("allowed")
+        return cls(
+            name=name,
+            dtype=str(raw.get("dtype", "string")),
+            required=bool(raw.get("required", False)),
+            input=bool(raw.get("input", False)),
+            pattern=raw.get("pattern"),
+            allowed=tuple(str(a) for a in allowed) if allowed else None,
+            max_length=raw.get("max_length"),
+            is_date=bool(raw.get("date", False)),
+            reason=raw.get("reason"),
+        )
+
+
+@dataclass(frozen=True)
+class Contract:
+    """A named set of columns, optionally ordered, with a unique key."""
+
+    name: str
+    columns: tuple[ColumnSpec, ...]
+    key: tuple[str, ...]
+    ordered: bool = True
+    one_subject: bool = False
+
+    @property
+    def names(self) -> list[str]:
+        """Column names in contract order."""
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> ColumnSpec:
+        """The spec of one column."""
+        for spec in self.columns:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+    def pandera(self) -> pa.DataFrameSchema:
+        """The Pandera schema that checks a frame against this contract."""
+        return _pandera_schema(self)
+
+    def validate(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Check `frame` against the contract; raise `pandera.errors.SchemaErrors` if it fails."""
+        validated: pl.DataFrame = self.pandera().validate(frame, lazy=True)
+        return validated
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(loaded, dict):
+        raise ValueError(f"{path} must hold a YAML mapping")
+    return loaded
+
+
+def _checks(spec: ColumnSpec) -> list[pa.Check]:
+    checks: list[pa.Check] = []
+    if spec.dtype != "string":
+        return checks
+    if spec.required:
+        checks.append(pa.Check.str_length(min_value=1, error="must not be empty"))
+    if spec.max_length is not None:
+        checks.append(pa.Check.str_length(max_value=spec.max_length))
+    if spec.allowed is not None:
+        allowed = [*spec.allowed, *([] if spec.required else [""])]
+        checks.append(pa.Check.isin(allowed))
+    if spec.pattern is not None:
+        checks.append(pa.Check.str_matches(spec.pattern))
+    if spec.is_date:
+        checks.append(pa.Check.str_matches(_DATE_PATTERN))
+        checks.append(
+            pa.Check(
+                lambda data: data.lazyframe.select(
+                    pl.col(data.key).str.to_date("%Y-%m-%d", strict=False).is_not_null()
+                ),
+                error="must be a real calendar date YYYY-MM-DD",
+            )
+        )
+    return checks
+
+
+def _exactly_one_subject(data: Any) -> pl.LazyFrame:
+    has_user = pl.col("USER_ID").str.len_chars() > 0
+    has_workspace = pl.col("WORKSPACE_ID").str.len_chars() > 0
+    result: pl.LazyFrame = data.lazyframe.select(has_user ^ has_workspace)
+    return result
+
+
+@cache
+def _pandera_schema(contract: Contract) -> pa.DataFrameSchema:
+    columns = {
+        spec.name: pa.Column(DTYPES[spec.dtype], checks=_checks(spec), nullable=False)
+        for spec in contract.columns
+    }
+    checks = []
+    if contract.one_subject:
+        checks.append(pa.Check(_exactly_one_subject, error="exactly one of USER_ID, WORKSPACE_ID"))
+    return pa.DataFrameSchema(
+        columns,
+        checks=checks,
+        strict=True,
+        ordered=contract.ordered,
+        unique=list(contract.key) or None,
+        name=contract.name,
+    )
+
+
+@cache
+def events_contract() -> Contract:
+    """The canonical event contract (`schemas/events.yaml`)."""
+    raw = _read_yaml(schema_dir() / "events.yaml")
+    columns = tuple(ColumnSpec.from_yaml(c["name"], c) for c in raw["columns"])
+    return Contract(
+        name=str(raw["name"]),
+        columns=columns,
+        key=tuple(raw.get("unique", [])),
+        ordered=bool(raw.get("ordered", True)),
+    )
+
+
+@cache
+def catalog_contract() -> Contract:
+    """The package catalog contract (`schemas/catalog.yaml`)."""
+    raw = _read_yaml(schema_dir() / "catalog.yaml")
+    columns = tuple(ColumnSpec.from_yaml(c["name"], c) for c in raw["columns"])
+    return Contract(
+        name=str(raw["name"]),
+        columns=columns,
+        key=tuple(raw.get("unique", [])),
+        ordered=bool(raw.get("ordered", False)),
+    )
+
+
+@cache
+def report_contract(report_type: ReportType, category: Category) -> Contract:
+    """The contract of one report type and category (`schemas/report_<type>.yaml`)."""
+    shared = _read_yaml(schema_dir() / "report_columns.yaml")["columns"]
+    raw = _read_yaml(schema_dir() / f"report_{report_type.lower()}.yaml")
+    variants = raw["categories"]
+    if category not in variants:
+        raise KeyError(f"{report_type} reports have no {category} category")
+    variant = variants[category]
+    columns = tuple(ColumnSpec.from_yaml(name, shared[name]) for name in variant["columns"])
+    return Contract(
+        name=f"{report_type} {category}",
+        columns=columns,
+        key=tuple(variant["key"]),
+        ordered=True,
+        one_subject=bool(raw.get("one_subject", False)),
+    )
+
+
+def report_categories(report_type: ReportType) -> tuple[Category, ...]:
+    """The categories a report type supports (PARTNER has no point-in-time variant)."""
+    raw = _read_yaml(schema_dir() / f"report_{report_type.lower()}.yaml")
+    return tuple(c for c in CATEGORIES if c in raw["categories"])
