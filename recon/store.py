@@ -1,0 +1,185 @@
+"""The embedded DuckDB report store: report registry, report rows, ingest ledger and views.
+
+Connections are short-lived (DuckDB lets one process write a file at a time), and writers
+hold the home's lock file first, so two recon processes never interleave their writes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from recon.errors import LockedError
+from recon.lake import HomeLayout
+
+SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS reports (
+    id VARCHAR PRIMARY KEY,
+    type VARCHAR NOT NULL,
+    category VARCHAR NOT NULL,
+    billing_start_date DATE,
+    billing_end_date DATE,
+    sub_partner_org_id VARCHAR,
+    timezone VARCHAR NOT NULL,
+    as_of TIMESTAMPTZ,
+    created TIMESTAMPTZ NOT NULL,
+    status VARCHAR NOT NULL,
+    errors VARCHAR NOT NULL DEFAULT '[]',
+    csv_path VARCHAR,
+    row_count BIGINT,
+    total_quantity DECIMAL(38, 6),
+    completed_at TIMESTAMPTZ,
+    pid INTEGER
+);
+CREATE TABLE IF NOT EXISTS report_rows (
+    report_id VARCHAR NOT NULL,
+    partner_name VARCHAR,
+    partner_org_id VARCHAR,
+    subscription_id VARCHAR,
+    service_name VARCHAR,
+    sku VARCHAR,
+    description VARCHAR,
+    consumption_start_date DATE,
+    consumption_end_date DATE,
+    quantity DECIMAL(38, 6),
+    customer_org_id VARCHAR,
+    customer_external_id VARCHAR,
+    subscriber_id VARCHAR,
+    user_id VARCHAR,
+    workspace_id VARCHAR,
+    location_id VARCHAR,
+    license_id VARCHAR,
+    report_date TIMESTAMPTZ
+);
+CREATE TABLE IF NOT EXISTS ingests (
+    ingest_id VARCHAR PRIMARY KEY,
+    started_at TIMESTAMPTZ NOT NULL,
+    finished_at TIMESTAMPTZ,
+    files INTEGER,
+    rows_read BIGINT,
+    accepted BIGINT,
+    duplicates BIGINT,
+    quarantined BIGINT
+);
+CREATE TABLE IF NOT EXISTS ingested_files (
+    ingest_id VARCHAR NOT NULL,
+    path VARCHAR NOT NULL,
+    sha256 VARCHAR,
+    format VARCHAR,
+    rows_read BIGINT,
+    accepted BIGINT,
+    duplicates BIGINT,
+    quarantined BIGINT,
+    error VARCHAR
+);
+CREATE OR REPLACE VIEW report_lines AS
+    SELECT r.type, r.category, r.billing_start_date, r.billing_end_date, r.sub_partner_org_id,
+           r.timezone, r.created, l.*
+    FROM report_rows l JOIN reports r ON r.id = l.report_id
+    WHERE r.status = 'COMPLETED';
+"""
+
+# Empty stand-ins for the lake views while a folder has no files yet.
+_EMPTY_VIEWS = {
+    "events": "SELECT NULL::VARCHAR AS event_id, NULL::TIMESTAMPTZ AS occurred_at, "
+    "NULL::VARCHAR AS action, NULL::VARCHAR AS partner_org_id, NULL::VARCHAR AS partner_name, "
+    "NULL::VARCHAR AS subscription_id, NULL::VARCHAR AS sub_partner_org_id, "
+    "NULL::VARCHAR AS customer_org_id, NULL::VARCHAR AS customer_external_id, "
+    "NULL::VARCHAR AS location_id, NULL::VARCHAR AS user_id, NULL::VARCHAR AS subscriber_id, "
+    "NULL::VARCHAR AS workspace_id, NULL::VARCHAR AS package, NULL::VARCHAR AS sku, "
+    "NULL::VARCHAR AS license_id, NULL::VARCHAR AS source_file, NULL::BIGINT AS source_row, "
+    "NULL::VARCHAR AS ingest_id, NULL::DATE AS event_date WHERE false",
+    "quarantine": "SELECT NULL::VARCHAR AS ingest_id, NULL::VARCHAR AS source_file, "
+    "NULL::VARCHAR AS source_sha256, NULL::BIGINT AS source_row, NULL::VARCHAR AS event_id, "
+    "NULL::VARCHAR AS reason, NULL::VARCHAR AS detail, NULL::VARCHAR AS original, "
+    "NULL::TIMESTAMPTZ AS quarantined_at WHERE false",
+}
+
+
+def _sql_literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _lake_views(layout: HomeLayout) -> list[str]:
+    statements = []
+    if any(layout.events.glob("event_date=*/*.parquet")):
+        glob = _sql_literal(layout.events / "event_date=*" / "*.parquet")
+        statements.append(
+            "CREATE OR REPLACE VIEW events AS SELECT * "
+            f"FROM read_parquet({glob}, hive_partitioning = true, union_by_name = true)"
+        )
+    else:
+        statements.append(f"CREATE OR REPLACE VIEW events AS {_EMPTY_VIEWS['events']}")
+    if any(layout.quarantine.glob("*.parquet")):
+        glob = _sql_literal(layout.quarantine / "*.parquet")
+        statements.append(f"CREATE OR REPLACE VIEW quarantine AS SELECT * FROM read_parquet({glob})")
+    else:
+        statements.append(f"CREATE OR REPLACE VIEW quarantine AS {_EMPTY_VIEWS['quarantine']}")
+    for name in ("intervals", "anomalies"):
+        path = layout.derived / f"{name}.parquet"
+        if path.exists():
+            statements.append(
+                f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({_sql_literal(path)})"
+            )
+    return statements
+
+
+class Store:
+    """One home's DuckDB file."""
+
+    def __init__(self, layout: HomeLayout) -> None:
+        self.layout = layout
+
+    @contextmanager
+    def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection in UTC; a writer also creates the tables and refreshes the lake views."""
+        path = self.layout.store
+        if read_only and not path.exists():
+            with self.connect():
+                pass
+        con = duckdb.connect(str(path), read_only=read_only)
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            if not read_only:
+                con.execute(SCHEMA_SQL)
+                for statement in _lake_views(self.layout):
+                    con.execute(statement)
+            yield con
+        finally:
+            con.close()
+
+
+@contextmanager
+def home_lock(layout: HomeLayout, *, wait_seconds: float = 30.0) -> Iterator[None]:
+    """Hold the home's writer lock; wait up to `wait_seconds`, then fail with the holder's PID."""
+    layout.root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(layout.lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+                    raise LockedError(
+                        f"home {layout.root} is locked by PID {holder}",
+                        hint="wait for that recon process to finish, then try again",
+                    ) from None
+                time.sleep(0.05)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
