@@ -1,0 +1,236 @@
+"""Events → assignment intervals and anomalies (billing rules §3), as pure LazyFrame transforms.
+
+The state machine runs per *conflict group*: for a BASE package the group is the subject
+(one BASE assignment at a time), for an ADDON it is the assignment key itself. In event order
+a group's events fall into *segments*, each starting at an ASSIGN. Within a segment the first
+UNASSIGN of the segment's key closes it; every other UNASSIGN is an orphan. A segment that
+follows an open one with the same key is a duplicate ASSIGN and extends it; one with another
+key closes the open one at its instant (an implicit package change). This is the same state
+machine as the rules' event-by-event description, expressed without a loop over rows.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import polars as pl
+
+DUPLICATE_ASSIGN: Final = "DUPLICATE_ASSIGN"
+ORPHAN_UNASSIGN: Final = "ORPHAN_UNASSIGN"
+IMPLICIT_PACKAGE_CHANGE: Final = "IMPLICIT_PACKAGE_CHANGE"
+
+KEY: Final = ["customer_org_id", "subject_type", "subject_id", "package", "location_id", "license_id"]
+ATTRIBUTES: Final = [
+    "partner_org_id",
+    "partner_name",
+    "subscription_id",
+    "sub_partner_org_id",
+    "customer_external_id",
+    "subscriber_id",
+    "user_id",
+    "workspace_id",
+]
+_GROUP: Final = [
+    "customer_org_id",
+    "subject_type",
+    "subject_id",
+    "kind",
+    "_g_package",
+    "_g_location",
+    "_g_license",
+]
+_SEP: Final = "\x1f"
+
+INTERVAL_SCHEMA: Final[dict[str, pl.DataType]] = {
+    "customer_org_id": pl.String(),
+    "subject_type": pl.String(),
+    "subject_id": pl.String(),
+    "package": pl.String(),
+    "location_id": pl.String(),
+    "license_id": pl.String(),
+    "kind": pl.String(),
+    "start": pl.Datetime("us", "UTC"),
+    "end": pl.Datetime("us", "UTC"),
+    "end_reason": pl.String(),
+    **{name: pl.String() for name in ATTRIBUTES},
+    "opened_by": pl.String(),
+    "closed_by": pl.String(),
+}
+ANOMALY_SCHEMA: Final[dict[str, pl.DataType]] = {
+    "anomaly": pl.String(),
+    "event_id": pl.String(),
+    "occurred_at": pl.Datetime("us", "UTC"),
+    "customer_org_id": pl.String(),
+    "subject_type": pl.String(),
+    "subject_id": pl.String(),
+    "package": pl.String(),
+    "location_id": pl.String(),
+    "license_id": pl.String(),
+    "detail": pl.String(),
+}
+
+
+def _key_text(package: str, location: str, license_id: str) -> pl.Expr:
+    return pl.concat_str([pl.col(package), pl.col(location), pl.col(license_id)], separator=_SEP)
+
+
+def _describe_key(key_text: pl.Expr) -> pl.Expr:
+    parts = key_text.str.split(_SEP)
+    return pl.format(
+        "{} (location '{}', license '{}')",
+        parts.list.get(0),
+        parts.list.get(1),
+        parts.list.get(2),
+    )
+
+
+def ordered_events(events: pl.LazyFrame, catalog: pl.DataFrame) -> pl.LazyFrame:
+    """Events with subject, kind and conflict group, in the order the rules apply them.
+
+    Order: conflict group, occurred_at, UNASSIGN before ASSIGN at equal instants, event_id.
+    A package missing from the catalog is treated as an ADDON here (it never conflicts);
+    report creation refuses such packages before it gets this far.
+    """
+    kinds = catalog.lazy().select("package", "kind")
+    is_base = pl.col("kind") == "BASE"
+    return (
+        events.join(kinds, on="package", how="left")
+        .with_columns(
+            kind=pl.col("kind").fill_null("ADDON"),
+            subject_type=pl.when(pl.col("user_id") != "").then(pl.lit("USER")).otherwise(pl.lit("WORKSPACE")),
+            subject_id=pl.when(pl.col("user_id") != "").then("user_id").otherwise("workspace_id"),
+            is_assign=pl.col("action") == "ASSIGN",
+            _key=_key_text("package", "location_id", "license_id"),
+        )
+        .with_columns(
+            _g_package=pl.when(is_base).then(pl.lit("")).otherwise("package"),
+            _g_location=pl.when(is_base).then(pl.lit("")).otherwise("location_id"),
+            _g_license=pl.when(is_base).then(pl.lit("")).otherwise("license_id"),
+        )
+        .sort([*_GROUP, "occurred_at", "is_assign", "event_id"])
+    )
+
+
+def _segmented(ordered: pl.LazyFrame) -> pl.LazyFrame:
+    new_group = pl.any_horizontal([pl.col(c) != pl.col(c).shift(1) for c in _GROUP]).fill_null(True)
+    segment_key = pl.when(pl.col("is_assign")).then("_key").first().over("_seg")
+    matches = (~pl.col("is_assign") & (pl.col("_key") == segment_key)).fill_null(False)
+    return (
+        ordered.with_columns(_new_group=new_group)
+        .with_columns(
+            _group=pl.col("_new_group").cum_sum(),
+            _seg=(pl.col("is_assign") | pl.col("_new_group")).cum_sum(),
+        )
+        .with_columns(_matches=matches)
+        .with_columns(
+            closes=pl.col("_matches") & (pl.col("_matches").cum_sum().over("_seg") == 1),
+        )
+    )
+
+
+def _segments(segmented: pl.LazyFrame) -> pl.LazyFrame:
+    closes = pl.col("closes")
+    same_prev = (pl.col("_group") == pl.col("_group").shift(1)).fill_null(False)
+    same_next = (pl.col("_group") == pl.col("_group").shift(-1)).fill_null(False)
+    prev_open = same_prev & pl.col("close_time").shift(1).is_null()
+    return (
+        segmented.group_by("_seg")
+        .agg(
+            pl.col("_group").first(),
+            has_assign=pl.col("is_assign").first(),
+            assign_time=pl.col("occurred_at").first(),
+            assign_event=pl.col("event_id").first(),
+            close_time=pl.col("occurred_at").filter(closes).first(),
+            close_event=pl.col("event_id").filter(closes).first(),
+            _key=pl.col("_key").first(),
+            **{c: pl.col(c).first() for c in ["customer_org_id", "subject_type", "subject_id", "kind"]},
+            **{c: pl.col(c).first() for c in ["package", "location_id", "license_id", *ATTRIBUTES]},
+        )
+        .filter(pl.col("has_assign"))
+        .sort("_seg")
+        .with_columns(
+            _prev_key=pl.when(same_prev).then(pl.col("_key").shift(1)),
+            _prev_open=prev_open,
+            _next_time=pl.when(same_next).then(pl.col("assign_time").shift(-1)),
+            _next_event=pl.when(same_next).then(pl.col("assign_event").shift(-1)),
+        )
+        .with_columns(
+            continuation=pl.col("_prev_open") & (pl.col("_prev_key") == pl.col("_key")),
+            implicit=pl.col("_prev_open") & (pl.col("_prev_key") != pl.col("_key")),
+        )
+        .with_columns(_run=(~pl.col("continuation")).cum_sum())
+    )
+
+
+def assignment_intervals(events: pl.LazyFrame, catalog: pl.DataFrame) -> pl.LazyFrame:
+    """Half-open `[start, end)` assignment intervals; `end` is null while still assigned.
+
+    Attributes (partner, subscription, subscriber, ...) come from the ASSIGN that opened the
+    interval. Zero-length intervals (opened and closed at one instant) are left out: they
+    hold nothing at any instant.
+    """
+    segments = _segments(_segmented(ordered_events(events, catalog)))
+    last = pl.col("close_time").last()
+    intervals = (
+        segments.group_by("_run")
+        .agg(
+            *[pl.col(c).first() for c in INTERVAL_SCHEMA if c in _FIRST_OF_RUN],
+            start=pl.col("assign_time").first(),
+            opened_by=pl.col("assign_event").first(),
+            end=pl.coalesce(last, pl.col("_next_time").last()),
+            closed_by=pl.coalesce(pl.col("close_event").last(), pl.col("_next_event").last()),
+            end_reason=pl.when(last.is_not_null())
+            .then(pl.lit("UNASSIGN"))
+            .when(pl.col("_next_time").last().is_not_null())
+            .then(pl.lit(IMPLICIT_PACKAGE_CHANGE)),
+        )
+        .filter(pl.col("end").is_null() | (pl.col("end") > pl.col("start")))
+    )
+    return intervals.select([pl.col(c).cast(t) for c, t in INTERVAL_SCHEMA.items()]).sort(
+        [*KEY, "start"]
+    )
+
+
+_FIRST_OF_RUN: Final = {
+    "customer_org_id",
+    "subject_type",
+    "subject_id",
+    "package",
+    "location_id",
+    "license_id",
+    "kind",
+    *ATTRIBUTES,
+}
+
+
+def assignment_anomalies(events: pl.LazyFrame, catalog: pl.DataFrame) -> pl.LazyFrame:
+    """DUPLICATE_ASSIGN, ORPHAN_UNASSIGN and IMPLICIT_PACKAGE_CHANGE, one row per event."""
+    segmented = _segmented(ordered_events(events, catalog))
+    segments = _segments(segmented)
+    common = ["event_id", "occurred_at", *KEY]
+    orphans = segmented.filter(~pl.col("is_assign") & ~pl.col("closes")).select(
+        anomaly=pl.lit(ORPHAN_UNASSIGN),
+        *common,
+        detail=pl.lit("UNASSIGN with no open assignment for this key; nothing changes"),
+    )
+    flagged = segments.filter(pl.col("continuation") | pl.col("implicit")).select(
+        anomaly=pl.when(pl.col("continuation"))
+        .then(pl.lit(DUPLICATE_ASSIGN))
+        .otherwise(pl.lit(IMPLICIT_PACKAGE_CHANGE)),
+        event_id=pl.col("assign_event"),
+        occurred_at=pl.col("assign_time"),
+        *KEY,
+        detail=pl.when(pl.col("continuation"))
+        .then(pl.lit("ASSIGN for a key that is already assigned; nothing changes"))
+        .otherwise(
+            pl.format(
+                "closes {} at this instant: a subject holds one BASE package at a time",
+                _describe_key(pl.col("_prev_key")),
+            )
+        ),
+    )
+    typed = [pl.col(c).cast(t) for c, t in ANOMALY_SCHEMA.items()]
+    return (
+        pl.concat([orphans.select(typed), flagged.select(typed)], how="vertical")
+        .sort(["occurred_at", "event_id", "anomaly"])
+    )
