@@ -1,0 +1,177 @@
+"""The library face of recon: everything the CLI does, callable from Python.
+
+    from recon.api import Recon, ReportRequest
+    rc = Recon("data")
+    rc.ingest(["data/sample"])
+    report = rc.create_report(ReportRequest(type="USER", start=date(2026, 10, 1), end=date(2026, 10, 31)))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import duckdb
+import pendulum
+import polars as pl
+
+from recon import config
+from recon.errors import BadInputError, ReconError
+from recon.ingest import IngestResult, ingest_paths
+from recon.lake import HomeLayout
+from recon.reports import (
+    Report,
+    ReportRequest,
+    complete_report,
+    compute_report_rows,
+    delete_report,
+    fail_interrupted,
+    fail_report,
+    get_report,
+    list_reports,
+    load_catalog_for,
+    register_report,
+    validate_request,
+)
+from recon.store import Store, home_lock
+
+Progress = Callable[[str, int, int], None]
+
+_READ_ONLY_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
+
+__all__ = ["Recon", "Report", "ReportRequest"]
+
+
+class Recon:
+    """One recon home: its lake, report store, catalog and settings."""
+
+    def __init__(self, home: str | Path | None = None, catalog: str | Path | None = None) -> None:
+        self.layout = HomeLayout(config.resolve_home(home))
+        self.settings = config.load_settings(self.layout.root)
+        chosen = catalog or self.settings.catalog
+        self.catalog_path = Path(chosen).resolve() if chosen else None
+        self.store = Store(self.layout)
+
+    @property
+    def home(self) -> Path:
+        """The home folder."""
+        return self.layout.root
+
+    def catalog(self) -> pl.DataFrame:
+        """The catalog in use (the home's, unless another was given)."""
+        return load_catalog_for(self.layout, self.catalog_path)
+
+    # ------------------------------------------------------------------ ingest
+
+    def ingest(self, paths: Iterable[str | Path], progress: Progress | None = None) -> IngestResult:
+        """Ingest log files and folders; counts always add up."""
+        chosen = [Path(p) for p in paths]
+        if not chosen:
+            raise BadInputError("no paths to ingest", hint="name log files or folders")
+        with home_lock(self.layout):
+            self.layout.ensure()
+            return ingest_paths(
+                chosen,
+                self.layout,
+                self.catalog_path or self.layout.catalog,
+                config.now(),
+                progress,
+            )
+
+    # ------------------------------------------------------------------ reports
+
+    def today(self, zone: str | None = None) -> pendulum.Date:
+        """Today's date in the billing time zone."""
+        name = config.check_zone(zone) if zone else self.settings.zones.default
+        return pendulum.instance(config.now()).in_timezone(name).date()
+
+    def create_report(self, request: ReportRequest, progress: Progress | None = None) -> Report:
+        """Create a report and compute it now; returns it COMPLETED or FAILED.
+
+        Bad requests and conflicts raise before anything is stored.
+        """
+        if request.timezone:
+            config.check_zone(request.timezone)
+        valid = validate_request(request, self.today(request.timezone))
+        with home_lock(self.layout):
+            self.layout.ensure()
+            catalog = self.catalog()
+            created = config.now()
+            report = register_report(self.store, valid, self.settings.zones, created)
+            try:
+                if progress:
+                    progress("computing intervals and quantities", 1, 3)
+                rows = compute_report_rows(self.layout, catalog, valid, self.settings.zones, created)
+                if progress:
+                    progress("validating and writing the report", 2, 3)
+                done = complete_report(self.store, report, rows)
+                if progress:
+                    progress("done", 3, 3)
+                return done
+            except ReconError as exc:
+                return fail_report(self.store, report, exc.code, str(exc))
+            except Exception as exc:
+                fail_report(self.store, report, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
+                raise
+
+    def get_report(self, report_id: str) -> Report:
+        """One report by id."""
+        with home_lock(self.layout), self.store.connect() as con:
+            fail_interrupted(con)
+            return get_report(con, report_id)
+
+    def list_reports(self, sort_by: str = "billingStartDate", **filters: object) -> list[Report]:
+        """Reports matching exact filters (type, category, status, start, end, sub_partner_org_id)."""
+        with home_lock(self.layout), self.store.connect() as con:
+            fail_interrupted(con)
+            return list_reports(con, sort_by=sort_by, **filters)  # type: ignore[arg-type]
+
+    def delete_report(self, report_id: str) -> Report:
+        """Delete a COMPLETED or FAILED report and its CSV."""
+        with home_lock(self.layout):
+            return delete_report(self.store, report_id)
+
+    def report_csv(self, report_id: str) -> pl.DataFrame:
+        """A completed report's CSV, as text columns."""
+        report = self.get_report(report_id)
+        if report.status != "COMPLETED" or not report.csv_path:
+            raise BadInputError(f"report {report_id} is {report.status}, it has no CSV")
+        return pl.read_csv(report.csv_path, infer_schema=False)
+
+    # ------------------------------------------------------------------ SQL
+
+    def sql(self, query: str) -> pl.DataFrame:
+        """Run read-only SQL on the store; anything that would write or reach outside is refused."""
+        with home_lock(self.layout), self.store.connect():
+            pass  # make sure tables and views exist and are current
+        con = duckdb.connect(str(self.layout.store), read_only=True)
+        try:
+            lake = str(self.layout.root / "lake") + "/"
+            con.execute("SET TimeZone = 'UTC'")
+            con.execute("SET allowed_directories = [?]", [lake])
+            con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")
+            try:
+                statements = con.extract_statements(query)
+            except duckdb.Error as exc:
+                raise BadInputError(f"SQL does not parse: {exc}", hint="check the query") from exc
+            if len(statements) != 1:
+                raise BadInputError(
+                    f"give exactly one SQL statement (got {len(statements)})",
+                    hint="run statements one at a time",
+                )
+            if statements[0].type not in _READ_ONLY_STATEMENTS:
+                raise BadInputError(
+                    f"recon sql is read-only: a {statements[0].type.name} statement is refused",
+                    hint="use SELECT (or EXPLAIN); reports change through `recon report`",
+                )
+            try:
+                result: pl.DataFrame = con.sql(query).pl()
+            except duckdb.Error as exc:
+                raise BadInputError(
+                    f"SQL failed: {exc}",
+                    hint="SELECT table_name FROM duckdb_tables() and duckdb_views() list what exists",
+                ) from exc
+            return result
+        finally:
+            con.close()

@@ -1,0 +1,356 @@
+"""The `recon` command line: parse, call the library, render, return an exit code.
+
+Exit codes are a contract: 0 ok, 1 discrepancies found, 2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from recon import config
+from recon.api import Recon
+from recon.errors import ReconError
+from recon.generate import GeneratorSpec, generate
+from recon.reports import Report, ReportRequest
+
+app = typer.Typer(
+    name="recon",
+    help="Recompute Webex Wholesale billing from your own provisioning logs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+report_app = typer.Typer(help="Create, get, list and delete billing reports.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+out = Console()
+err = Console(stderr=True)
+
+
+class _State:
+    home: Path | None = None
+    catalog: Path | None = None
+
+
+state = _State()
+
+
+def _recon() -> Recon:
+    return Recon(state.home, state.catalog)
+
+
+def _fail(exc: ReconError) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+    if exc.hint:
+        err.print(f"[dim]what to do:[/] {exc.hint}", highlight=False)
+    return typer.Exit(exc.exit_code)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except ReconError as exc:
+        raise _fail(exc) from None
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
+    if not enabled or not err.is_terminal:
+        yield None
+        return
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True
+    ) as bar:
+        task = bar.add_task("starting", total=None)
+
+        def update(step: str, done: int, total: int) -> None:
+            bar.update(task, description=step, completed=done, total=total)
+
+        yield update
+
+
+def _parse_date(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _fail(ReconError(f"{name} {value!r} is not a date", hint="write it as YYYY-MM-DD")) from None
+
+
+def _print_json(payload: Any) -> None:
+    sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+
+
+@app.callback()
+def main_options(
+    home: Annotated[
+        Path | None,
+        typer.Option("--home", help="Home folder (default: $RECON_HOME, else ./data).", show_default=False),
+    ] = None,
+    catalog: Annotated[
+        Path | None,
+        typer.Option("--catalog", help="Package catalog CSV (default: <home>/catalog.csv).", show_default=False),
+    ] = None,
+) -> None:
+    """Recompute Webex Wholesale billing from your own provisioning logs."""
+    state.home = home
+    state.catalog = catalog
+
+
+# ---------------------------------------------------------------------------- generate
+
+
+@app.command("generate")
+def generate_command(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write daily log files into.")],
+    start: Annotated[str, typer.Option(help="First day of events (YYYY-MM-DD).")] = "2026-09-01",
+    end: Annotated[str, typer.Option(help="Last day of events (YYYY-MM-DD).")] = "2026-10-31",
+    subjects: Annotated[int, typer.Option(help="Users plus workspaces.", min=1)] = 3000,
+    customers: Annotated[int, typer.Option(help="Customers.", min=1)] = 120,
+    partners: Annotated[int, typer.Option(help="Partners.", min=1)] = 2,
+    sub_partners: Annotated[int, typer.Option(help="Sub-partners per partner.", min=0)] = 3,
+    mess_rate: Annotated[float, typer.Option(help="Share of rows that carry real-log mess.", min=0.0, max=0.5)] = 0.01,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 7,
+    file_format: Annotated[str, typer.Option("--format", help="csv, jsonl, parquet or mixed.")] = "mixed",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Write realistic, seeded event-log files (with duplicates, orphans, bad rows...)."""
+    first = _parse_date(start, "--start")
+    last = _parse_date(end, "--end")
+    assert first is not None and last is not None
+    if file_format not in ("csv", "jsonl", "parquet", "mixed"):
+        raise _fail(ReconError(f"--format {file_format!r} is unknown", hint="use csv, jsonl, parquet or mixed"))
+    if last < first:
+        raise _fail(ReconError("--end is before --start", hint="swap them"))
+    spec = GeneratorSpec(
+        start=first, end=last, subjects=subjects, customers=customers, partners=partners,
+        sub_partners_per_partner=sub_partners, mess_rate=mess_rate, seed=seed,
+        format=file_format,  # type: ignore[arg-type]
+    )
+    with err.status("generating event logs", spinner="dots") if err.is_terminal else _nullcontext():
+        result = generate(out_dir, spec)
+    if as_json:
+        _print_json({"files": result.files, "events": result.events, "injected": result.injected})
+        return
+    out.print(f"wrote {result.events:,} events in {len(result.files)} files to {out_dir}")
+    out.print("injected mess: " + ", ".join(f"{k}={v:,}" for k, v in result.injected.items()))
+
+
+@contextmanager
+def _nullcontext() -> Iterator[None]:
+    yield
+
+
+# ---------------------------------------------------------------------------- ingest
+
+
+@app.command("ingest")
+def ingest_command(
+    paths: Annotated[list[Path], typer.Argument(help="Log files or folders (CSV, JSON Lines, Parquet).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+) -> None:
+    """Check, deduplicate and store log files in the lake; every row is accounted for."""
+    with _errors(), _progress(not as_json) as progress:
+        result = _recon().ingest(paths, progress)
+    failed = bool(result.failed_files) or (not result.files)
+    if as_json:
+        _print_json(result.as_dict())
+    else:
+        table = Table(title=f"ingest {result.ingest_id}", title_justify="left")
+        for column in ("file", "read", "accepted", "duplicate", "quarantined"):
+            table.add_column(column, justify="left" if column == "file" else "right")
+        for f in result.files:
+            name = Path(f.path).name + (" [red](unreadable)[/]" if f.error else "")
+            table.add_row(name, f"{f.rows_read:,}", f"{f.accepted:,}", f"{f.duplicates:,}", f"{f.quarantined:,}")
+        table.add_section()
+        table.add_row("[bold]total", f"{result.rows_read:,}", f"{result.accepted:,}",
+                      f"{result.duplicates:,}", f"{result.quarantined:,}")
+        out.print(table)
+        if result.reasons:
+            out.print("quarantined by reason: " + ", ".join(f"{k} {v:,}" for k, v in sorted(result.reasons.items())))
+            out.print("[dim]see them with: recon sql \"SELECT reason, detail, source_file, source_row FROM quarantine\"[/]")
+        for f in result.failed_files:
+            err.print(f"[bold red]error:[/] {f.error}", highlight=False)
+        for s in result.skipped:
+            err.print(f"[yellow]skipped[/] {s['path']}: {s['reason']}", highlight=False)
+        if not result.files:
+            err.print("[bold red]error:[/] no log files found in the given paths", highlight=False)
+    if failed:
+        raise typer.Exit(2)
+
+
+# ---------------------------------------------------------------------------- reports
+
+
+def _report_table(reports: list[Report]) -> Table:
+    table = Table(title_justify="left")
+    for column in ("id", "type", "category", "start", "end", "sub-partner", "status", "rows", "quantity"):
+        table.add_column(column, overflow="fold")
+    for r in reports:
+        table.add_row(
+            r.id, r.type, r.category, str(r.billing_start_date or ""), str(r.billing_end_date or ""),
+            r.sub_partner_org_id or "", r.status, str(r.row_count or ""), r.total_quantity or "",
+        )
+    return table
+
+
+def _show_report(report: Report) -> None:
+    out.print(_report_table([report]))
+    if report.csv_path:
+        out.print(f"csv: {report.csv_path}", highlight=False)
+    for e in report.errors:
+        err.print(f"[bold red]{e['code']}:[/] {e['description']}", highlight=False)
+
+
+@report_app.command("create")
+def report_create(
+    report_type: Annotated[str, typer.Option("--type", help="PARTNER, CUSTOMER, LOCATION or USER.")],
+    category: Annotated[str, typer.Option(help="RECONCILIATION or POINT_IN_TIME.")] = "RECONCILIATION",
+    start: Annotated[str | None, typer.Option(help="billingStartDate, YYYY-MM-DD (inclusive).")] = None,
+    end: Annotated[str | None, typer.Option(help="billingEndDate, YYYY-MM-DD (inclusive).")] = None,
+    tz: Annotated[str | None, typer.Option("--tz", help="Bill every customer in this IANA zone.")] = None,
+    sub_partner: Annotated[str | None, typer.Option("--sub-partner", help="Only this sub-partner's customers.")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="POINT_IN_TIME instant (ISO 8601, default now).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Create a report and compute it; prints where its CSV is."""
+    with _errors():
+        request = ReportRequest(
+            type=report_type,
+            category=category,
+            start=_parse_date(start, "--start"),
+            end=_parse_date(end, "--end"),
+            sub_partner_org_id=sub_partner,
+            timezone=tz,
+            as_of=config.parse_instant(as_of, what="--as-of") if as_of else None,
+        )
+        with _progress(not as_json) as progress:
+            report = _recon().create_report(request, progress)
+    if as_json:
+        _print_json(report.as_json())
+    else:
+        _show_report(report)
+    if report.status != "COMPLETED":
+        raise typer.Exit(2)
+
+
+@report_app.command("get")
+def report_get(
+    report_id: Annotated[str, typer.Argument(help="The report's id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Show one report."""
+    with _errors():
+        report = _recon().get_report(report_id)
+    if as_json:
+        _print_json(report.as_json())
+    else:
+        _show_report(report)
+
+
+@report_app.command("list")
+def report_list(
+    report_type: Annotated[str | None, typer.Option("--type", help="Only this type.")] = None,
+    category: Annotated[str | None, typer.Option(help="Only this category.")] = None,
+    status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
+    start: Annotated[str | None, typer.Option(help="Only this exact billingStartDate.")] = None,
+    end: Annotated[str | None, typer.Option(help="Only this exact billingEndDate.")] = None,
+    sub_partner: Annotated[str | None, typer.Option("--sub-partner", help="Only this sub-partner scope.")] = None,
+    sort_by: Annotated[str, typer.Option("--sort-by", help="id, billingStartDate, billingEndDate or status.")] = "billingStartDate",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the reports as JSON.")] = False,
+) -> None:
+    """List reports; filters match exactly."""
+    with _errors():
+        reports = _recon().list_reports(
+            sort_by=sort_by,
+            report_type=report_type,
+            category=category,
+            status=status,
+            start=_parse_date(start, "--start"),
+            end=_parse_date(end, "--end"),
+            sub_partner_org_id=sub_partner,
+        )
+    if as_json:
+        _print_json({"items": [r.as_json() for r in reports]})
+    elif reports:
+        out.print(_report_table(reports))
+    else:
+        out.print("no reports match")
+
+
+@report_app.command("delete")
+def report_delete(
+    report_id: Annotated[str, typer.Argument(help="The report's id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the deleted report as JSON.")] = False,
+) -> None:
+    """Delete a COMPLETED or FAILED report and its CSV."""
+    with _errors():
+        report = _recon().delete_report(report_id)
+    if as_json:
+        _print_json(report.as_json())
+    else:
+        out.print(f"deleted report {report.id}", highlight=False)
+
+
+# ---------------------------------------------------------------------------- sql
+
+
+@app.command("sql")
+def sql_command(
+    query: Annotated[str, typer.Argument(help="One read-only SQL statement.")],
+    output: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+) -> None:
+    """Run read-only SQL on the report store (tables, report rows, lake views)."""
+    if output not in ("table", "csv", "json"):
+        raise _fail(ReconError(f"--format {output!r} is unknown", hint="use table, csv or json"))
+    with _errors():
+        result = _recon().sql(query)
+    if output == "csv":
+        sys.stdout.write(result.write_csv())
+    elif output == "json":
+        _print_json(result.to_dicts())
+    else:
+        table = Table()
+        for name in result.columns:
+            table.add_column(name)
+        for row in result.head(1000).iter_rows():
+            table.add_row(*["" if v is None else str(v) for v in row])
+        out.print(table)
+        if result.height > 1000:
+            out.print(f"[dim]{result.height:,} rows; first 1,000 shown (use --format csv for all)[/]")
+
+
+def main() -> None:
+    """Entry point of the `recon` script.
+
+    An unexpected exception is a bug in recon, not in the input: it prints one line, where
+    to find the traceback (RECON_DEBUG=1), and exits 3.
+    """
+    pl.Config.set_tbl_hide_dataframe_shape(True)
+    try:
+        app()
+    except Exception as exc:
+        if os.environ.get("RECON_DEBUG"):
+            raise
+        err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}", highlight=False)
+        err.print("[dim]what to do:[/] rerun with RECON_DEBUG=1 for the traceback and report it")
+        sys.exit(3)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,482 @@
+"""Report lifecycle (billing rules §6): validate, create, get, list, delete.
+
+A report is COMPLETED only after its CSV has been validated against its Pandera contract,
+written under a temporary name, flushed and renamed into place, and its rows committed to the
+store in the same transaction that flips its status. Anything else ends FAILED with errors.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import pandera.errors
+import pendulum
+import polars as pl
+
+from recon.catalog import load_catalog
+from recon.config import BillingZones
+from recon.errors import BadInputError, ConflictError, NotFoundError
+from recon.intervals import assignment_intervals
+from recon.lake import HomeLayout, scan_events
+from recon.proration import holdings_at, user_usage
+from recon.rollup import report_rows
+from recon.schemas import CATEGORIES, REPORT_TYPES, Category, ReportType, report_contract
+from recon.store import Store
+from recon.timezones import day_table, from_micros, to_micros
+
+Status = Literal["IN_PROGRESS", "COMPLETED", "FAILED"]
+SORT_KEYS = {
+    "id": "id",
+    "billingStartDate": "billing_start_date",
+    "billingEndDate": "billing_end_date",
+    "status": "status",
+}
+MAX_AGE_YEARS = 5
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """What a caller asks for; validated by `validate_request`."""
+
+    type: str
+    category: str = "RECONCILIATION"
+    start: date | None = None
+    end: date | None = None
+    sub_partner_org_id: str | None = None
+    timezone: str | None = None
+    as_of: datetime | None = None
+
+
+@dataclass
+class Report:
+    """One entry of the report registry."""
+
+    id: str
+    type: ReportType
+    category: Category
+    billing_start_date: date | None
+    billing_end_date: date | None
+    sub_partner_org_id: str | None
+    timezone: str
+    as_of: datetime | None
+    created: datetime
+    status: Status
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    csv_path: str | None = None
+    row_count: int | None = None
+    total_quantity: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The report as the Webex API names its fields, plus recon's own."""
+        return {
+            "id": self.id,
+            "status": self.status,
+            "type": self.type,
+            "category": self.category,
+            "billingStartDate": self.billing_start_date.isoformat() if self.billing_start_date else None,
+            "billingEndDate": self.billing_end_date.isoformat() if self.billing_end_date else None,
+            "subPartnerOrgId": self.sub_partner_org_id,
+            "timezone": self.timezone,
+            "asOf": _iso(self.as_of) if self.as_of else None,
+            "created": _iso(self.created),
+            "errors": self.errors,
+            "csvPath": self.csv_path,
+            "rowCount": self.row_count,
+            "totalQuantity": self.total_quantity,
+        }
+
+
+def _iso(instant: datetime) -> str:
+    return pendulum.instance(instant).in_timezone("UTC").format("YYYY-MM-DDTHH:mm:ss.SSSSSS") + "Z"
+
+
+def new_report_id() -> str:
+    """An opaque id shaped like Webex's (base64url of a typed URI)."""
+    raw = f"recon://us/BILLING_REPORT/{uuid.uuid4()}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def validate_request(request: ReportRequest, today: date) -> ReportRequest:
+    """Check a request against the rules; return it normalised or raise naming the field.
+
+    `today` is the current date in the billing time zone.
+    """
+    report_type = request.type.upper()
+    category = request.category.upper()
+    if report_type not in REPORT_TYPES:
+        raise BadInputError(
+            f"type {request.type!r} is not a report type",
+            hint=f"use one of {', '.join(REPORT_TYPES)}",
+        )
+    if category not in CATEGORIES:
+        raise BadInputError(
+            f"category {request.category!r} is not a report category",
+            hint=f"use one of {', '.join(CATEGORIES)}",
+        )
+    if category == "POINT_IN_TIME":
+        if report_type not in ("CUSTOMER", "USER"):
+            raise BadInputError(
+                f"type {report_type}: POINT_IN_TIME reports exist for CUSTOMER and USER only",
+                hint="ask for --type CUSTOMER or --type USER, or a RECONCILIATION report",
+            )
+        return ReportRequest(
+            type=report_type,
+            category=category,
+            sub_partner_org_id=request.sub_partner_org_id,
+            timezone=request.timezone,
+            as_of=request.as_of,
+        )
+    if request.as_of is not None:
+        raise BadInputError(
+            "asOf applies to POINT_IN_TIME reports only",
+            hint="drop --as-of or add --category POINT_IN_TIME",
+        )
+    if request.start is None:
+        raise BadInputError("billingStartDate is required", hint="give --start YYYY-MM-DD")
+    if request.end is None:
+        raise BadInputError("billingEndDate is required", hint="give --end YYYY-MM-DD")
+    if request.start > request.end:
+        raise BadInputError(
+            f"billingStartDate {request.start} is after billingEndDate {request.end}",
+            hint="the start must be on or before the end",
+        )
+    earliest = pendulum.date(today.year, today.month, today.day).subtract(years=MAX_AGE_YEARS)
+    for name, value in (("billingStartDate", request.start), ("billingEndDate", request.end)):
+        if value < earliest:
+            raise BadInputError(
+                f"{name} {value} is more than {MAX_AGE_YEARS} years ago",
+                hint=f"dates must be on or after {earliest.isoformat()}",
+            )
+    if request.end >= today:
+        raise BadInputError(
+            f"billingEndDate {request.end} is not before today ({today} in the billing time zone)",
+            hint="billing is in arrears: report on days that have ended",
+        )
+    return ReportRequest(
+        type=report_type,
+        category=category,
+        start=request.start,
+        end=request.end,
+        sub_partner_org_id=request.sub_partner_org_id,
+        timezone=request.timezone,
+    )
+
+
+# ---------------------------------------------------------------- computing a report's rows
+
+
+def customer_zones(customers: pl.DataFrame, zones: BillingZones) -> pl.DataFrame:
+    """customer_org_id → billing zone: customer override, else partner override, else default."""
+    return customers.select(
+        "customer_org_id",
+        zone=pl.col("customer_org_id")
+        .replace_strict(zones.customers, default=None, return_dtype=pl.String)
+        .fill_null(
+            pl.col("partner_org_id").replace_strict(zones.partners, default=None, return_dtype=pl.String)
+        )
+        .fill_null(zones.default),
+    ).unique("customer_org_id", keep="first", maintain_order=True)
+
+
+def _check_catalog(events: pl.LazyFrame, catalog: pl.DataFrame) -> None:
+    unknown = (
+        events.select("package").unique().join(catalog.lazy(), on="package", how="anti").collect()
+    )
+    if unknown.height:
+        names = ", ".join(sorted(unknown["package"].to_list())[:10])
+        raise BadInputError(
+            f"the lake holds package(s) missing from the catalog: {names}",
+            hint="add them to the home's catalog.csv (SERVICE_NAME, SKU, DESCRIPTION, KIND)",
+        )
+
+
+def compute_report_rows(
+    layout: HomeLayout,
+    catalog: pl.DataFrame,
+    request: ReportRequest,
+    zones: BillingZones,
+    now: datetime,
+) -> pl.DataFrame:
+    """The rows of a validated request as text, in the contract's column order."""
+    events = scan_events(layout)
+    report_type: ReportType = request.type  # type: ignore[assignment]
+    category: Category = request.category  # type: ignore[assignment]
+    if category == "POINT_IN_TIME":
+        at = request.as_of or now
+        at_us = to_micros(at)
+        scoped_events = events.filter(pl.col("occurred_at") <= at)
+        _check_catalog(scoped_events, catalog)
+        usage = holdings_at(assignment_intervals(scoped_events, catalog), at_us).collect()
+        report_date = _iso(at)
+    else:
+        assert request.start is not None and request.end is not None
+        if request.timezone:
+            zones = zones.forced(request.timezone)
+        used_zones = {zones.default, *zones.partners.values(), *zones.customers.values()}
+        tables = {z: day_table(z, request.start, request.end) for z in sorted(used_zones)}
+        cutoff = max(t.end for t in tables.values())
+        scoped_events = events.filter(pl.col("occurred_at").dt.epoch("us") < cutoff)
+        _check_catalog(scoped_events, catalog)
+        intervals = assignment_intervals(scoped_events, catalog)
+        customers = intervals.select("customer_org_id", "partner_org_id").unique().collect()
+        zone_map = customer_zones(customers, zones)
+        present = set(zone_map["zone"].unique().to_list())
+        usage = user_usage(
+            intervals,
+            zone_map.lazy(),
+            {z: t for z, t in tables.items() if z in present},
+            to_micros(now),
+        ).collect()
+        report_date = None
+    if request.sub_partner_org_id is not None:
+        usage = usage.filter(pl.col("sub_partner_org_id") == request.sub_partner_org_id)
+    return report_rows(usage, catalog, report_type, category, report_date)
+
+
+# ---------------------------------------------------------------- the registry
+
+
+_COLUMNS = (
+    "id, type, category, billing_start_date, billing_end_date, sub_partner_org_id, timezone, "
+    "epoch_us(as_of), epoch_us(created), status, errors, csv_path, row_count, "
+    "CAST(total_quantity AS VARCHAR)"
+)
+
+
+def _report_from_row(row: tuple[Any, ...]) -> Report:
+    return Report(
+        id=row[0],
+        type=row[1],
+        category=row[2],
+        billing_start_date=row[3],
+        billing_end_date=row[4],
+        sub_partner_org_id=row[5],
+        timezone=row[6],
+        as_of=from_micros(row[7]) if row[7] is not None else None,
+        created=from_micros(row[8]),
+        status=row[9],
+        errors=json.loads(row[10]),
+        csv_path=row[11],
+        row_count=row[12],
+        total_quantity=row[13],
+    )
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def fail_interrupted(con: duckdb.DuckDBPyConnection) -> None:
+    """Mark IN_PROGRESS reports whose process has gone as FAILED (they can never finish)."""
+    rows = con.execute("SELECT id, pid FROM reports WHERE status = 'IN_PROGRESS'").fetchall()
+    for report_id, pid in rows:
+        if pid != os.getpid() and not _pid_alive(pid):
+            errors = [{"code": "INTERRUPTED",
+                       "description": f"the recon process (PID {pid}) ended before the report "
+                                      "completed; delete it and create it again"}]
+            con.execute(
+                "UPDATE reports SET status = 'FAILED', errors = ? WHERE id = ?",
+                [json.dumps(errors), report_id],
+            )
+
+
+def get_report(con: duckdb.DuckDBPyConnection, report_id: str) -> Report:
+    """One report by id, or `NotFoundError`."""
+    row = con.execute(f"SELECT {_COLUMNS} FROM reports WHERE id = ?", [report_id]).fetchone()
+    if row is None:
+        raise NotFoundError(
+            f"no report with id {report_id!r}", hint="`recon report list` shows the ids"
+        )
+    return _report_from_row(row)
+
+
+def list_reports(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    report_type: str | None = None,
+    category: str | None = None,
+    status: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    sub_partner_org_id: str | None = None,
+    sort_by: str = "billingStartDate",
+) -> list[Report]:
+    """Reports matching every given filter exactly, sorted by `sort_by` (then created, id)."""
+    if sort_by not in SORT_KEYS:
+        raise BadInputError(
+            f"cannot sort by {sort_by!r}", hint=f"use one of {', '.join(SORT_KEYS)}"
+        )
+    clauses, params = [], []
+    for column, value in (
+        ("type", report_type.upper() if report_type else None),
+        ("category", category.upper() if category else None),
+        ("status", status.upper() if status else None),
+        ("billing_start_date", start),
+        ("billing_end_date", end),
+        ("sub_partner_org_id", sub_partner_org_id),
+    ):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows = con.execute(
+        f"SELECT {_COLUMNS} FROM reports {where} "
+        f"ORDER BY {SORT_KEYS[sort_by]} NULLS LAST, created, id",
+        params,
+    ).fetchall()
+    return [_report_from_row(r) for r in rows]
+
+
+def _conflicting(con: duckdb.DuckDBPyConnection, request: ReportRequest) -> Report | None:
+    row = con.execute(
+        f"SELECT {_COLUMNS} FROM reports WHERE category = 'RECONCILIATION' AND type = ? "
+        "AND billing_start_date = ? AND billing_end_date = ? "
+        "AND sub_partner_org_id IS NOT DISTINCT FROM ? "
+        "AND status IN ('COMPLETED', 'IN_PROGRESS') ORDER BY created LIMIT 1",
+        [request.type, request.start, request.end, request.sub_partner_org_id],
+    ).fetchone()
+    return _report_from_row(row) if row else None
+
+
+def register_report(
+    store: Store, request: ReportRequest, zones: BillingZones, created: datetime
+) -> Report:
+    """Insert the report as IN_PROGRESS, or raise `ConflictError` if the rules forbid it."""
+    with store.connect() as con:
+        fail_interrupted(con)
+        if request.category == "RECONCILIATION":
+            existing = _conflicting(con, request)
+            if existing is not None:
+                raise ConflictError(
+                    f"a {existing.status} {request.type} report for {request.start}..{request.end}"
+                    f"{' for sub-partner ' + request.sub_partner_org_id if request.sub_partner_org_id else ''}"
+                    f" already exists (id {existing.id})",
+                    hint=f"delete it first: recon report delete {existing.id}",
+                )
+        zone = request.timezone or zones.describe()
+        report = Report(
+            id=new_report_id(),
+            type=request.type,  # type: ignore[arg-type]
+            category=request.category,  # type: ignore[arg-type]
+            billing_start_date=request.start,
+            billing_end_date=request.end,
+            sub_partner_org_id=request.sub_partner_org_id,
+            timezone=zone if request.category == "RECONCILIATION" else "UTC",
+            as_of=(request.as_of or created) if request.category == "POINT_IN_TIME" else None,
+            created=created,
+            status="IN_PROGRESS",
+        )
+        con.execute(
+            "INSERT INTO reports (id, type, category, billing_start_date, billing_end_date, "
+            "sub_partner_org_id, timezone, as_of, created, status, errors, pid) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'IN_PROGRESS', '[]', ?)",
+            [report.id, report.type, report.category, report.billing_start_date,
+             report.billing_end_date, report.sub_partner_org_id, report.timezone,
+             report.as_of, report.created, os.getpid()],
+        )
+    return report
+
+
+def _write_csv(rows: pl.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    rows.write_csv(tmp, quote_style="necessary", line_terminator="\n")
+    with tmp.open("rb") as handle:
+        os.fsync(handle.fileno())
+    tmp.replace(path)
+
+
+def _schema_error_text(exc: pandera.errors.SchemaErrors) -> str:
+    cases = exc.failure_cases.head(5).select("column", "check", "failure_case").rows()
+    return "; ".join(f"{col}: {check} ({case!r})" for col, check, case in cases)
+
+
+def complete_report(store: Store, report: Report, rows: pl.DataFrame) -> Report:
+    """Validate, write the CSV atomically, then store rows and flip to COMPLETED in one go."""
+    contract = report_contract(report.type, report.category)
+    try:
+        contract.validate(rows)
+    except pandera.errors.SchemaErrors as exc:
+        return fail_report(store, report, "SCHEMA_VIOLATION",
+                           f"report rows break the {contract.name} contract: {_schema_error_text(exc)}")
+    path = store.layout.reports / f"{report.id}.csv"
+    _write_csv(rows, path)
+    stored = rows.select(
+        [pl.col(c).replace("", None) if c.endswith("_DATE") else pl.col(c) for c in rows.columns]
+    ).rename(str.lower)
+    total = (
+        rows["QUANTITY"].str.replace(".", "", literal=True).cast(pl.Int64).sum() if rows.height else 0
+    )
+    total_text = f"{total // 1_000_000}.{total % 1_000_000:06d}"
+    columns = ", ".join(stored.columns)
+    with store.connect() as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.register("new_rows", stored)
+            con.execute(
+                f"INSERT INTO report_rows (report_id, {columns}) SELECT ?, {columns} FROM new_rows",
+                [report.id],
+            )
+            con.execute(
+                "UPDATE reports SET status = 'COMPLETED', csv_path = ?, row_count = ?, "
+                "total_quantity = CAST(? AS DECIMAL(38, 6)), completed_at = now() WHERE id = ?",
+                [str(path), rows.height, total_text, report.id],
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            path.unlink(missing_ok=True)
+            raise
+        return get_report(con, report.id)
+
+
+def fail_report(store: Store, report: Report, code: str, description: str) -> Report:
+    """Mark a report FAILED with one error."""
+    errors = [{"code": code, "description": description}]
+    with store.connect() as con:
+        con.execute(
+            "UPDATE reports SET status = 'FAILED', errors = ? WHERE id = ?",
+            [json.dumps(errors), report.id],
+        )
+        return get_report(con, report.id)
+
+
+def delete_report(store: Store, report_id: str) -> Report:
+    """Remove a COMPLETED or FAILED report, its rows and its CSV."""
+    with store.connect() as con:
+        fail_interrupted(con)
+        report = get_report(con, report_id)
+        if report.status == "IN_PROGRESS":
+            raise ConflictError(
+                f"report {report_id} is IN_PROGRESS and cannot be deleted",
+                hint="wait until it is COMPLETED or FAILED",
+            )
+        con.execute("BEGIN TRANSACTION")
+        con.execute("DELETE FROM report_rows WHERE report_id = ?", [report_id])
+        con.execute("DELETE FROM reports WHERE id = ?", [report_id])
+        con.execute("COMMIT")
+    if report.csv_path:
+        Path(report.csv_path).unlink(missing_ok=True)
+    return report
+
+
+def load_catalog_for(layout: HomeLayout, catalog_path: Path | None) -> pl.DataFrame:
+    """The catalog a home uses."""
+    layout.ensure()
+    return load_catalog(catalog_path or layout.catalog)
