@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,8 +37,10 @@ app = typer.Typer(
 report_app = typer.Typer(help="Create, get, list and delete billing reports.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
 
-out = Console()
-err = Console(stderr=True)
+# Outside a terminal (pipes, CI logs) rich would wrap at 80 columns; tables read better wide.
+_WIDTH = None if sys.stdout.isatty() else shutil.get_terminal_size((160, 24)).columns
+out = Console(width=_WIDTH)
+err = Console(stderr=True, width=_WIDTH)
 
 
 class _State:
@@ -210,9 +213,24 @@ def _report_table(reports: list[Report]) -> Table:
 
 
 def _show_report(report: Report) -> None:
-    out.print(_report_table([report]))
-    if report.csv_path:
-        out.print(f"csv: {report.csv_path}", highlight=False)
+    period = (
+        f"{report.billing_start_date} .. {report.billing_end_date} ({report.timezone})"
+        if report.billing_start_date
+        else f"as of {report.as_json()['asOf']}"
+    )
+    lines = [
+        ("report", report.id),
+        ("status", report.status),
+        ("type", f"{report.type} {report.category}"),
+        ("period", period),
+        ("scope", report.sub_partner_org_id or "all customers"),
+        ("rows", "" if report.row_count is None else f"{report.row_count:,}"),
+        ("quantity", report.total_quantity or ""),
+        ("csv", report.csv_path or ""),
+    ]
+    for label, value in lines:
+        if value:
+            out.print(f"[bold]{label:>9}[/]  {value}", highlight=False)
     for e in report.errors:
         err.print(f"[bold red]{e['code']}:[/] {e['description']}", highlight=False)
 

@@ -7,7 +7,6 @@ store in the same transaction that flips its status. Anything else ends FAILED w
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import uuid
@@ -99,9 +98,8 @@ def _iso(instant: datetime) -> str:
 
 
 def new_report_id() -> str:
-    """An opaque id shaped like Webex's (base64url of a typed URI)."""
-    raw = f"recon://us/BILLING_REPORT/{uuid.uuid4()}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    """An opaque, random report id (`rpt-` and 16 hex digits)."""
+    return f"rpt-{uuid.uuid4().hex[:16]}"
 
 
 def validate_request(request: ReportRequest, today: date) -> ReportRequest:
