@@ -139,7 +139,8 @@ def _latest_filled(column: str) -> pl.Expr:
 
 
 def _harmonised_attributes(usage: pl.LazyFrame) -> pl.LazyFrame:
-    """One partner name per partner, one external id and sub-partner per customer."""
+    """One partner name per partner, one external id and sub-partner per customer, one
+    subscriber id per subject: the latest non-empty value wins, so every level agrees."""
     return usage.with_columns(
         partner_name=pl.col("partner_name").sort_by("_latest").last().over("partner_org_id"),
         customer_external_id=pl.col("customer_external_id")
@@ -149,6 +150,12 @@ def _harmonised_attributes(usage: pl.LazyFrame) -> pl.LazyFrame:
         .over("customer_org_id")
         .fill_null(""),
         sub_partner_org_id=pl.col("sub_partner_org_id").sort_by("_latest").last().over("customer_org_id"),
+        subscriber_id=pl.col("subscriber_id")
+        .filter(pl.col("subscriber_id") != "")
+        .sort_by(pl.col("_latest").filter(pl.col("subscriber_id") != ""))
+        .last()
+        .over(["customer_org_id", "subject_type", "subject_id"])
+        .fill_null(""),
     ).drop("_latest")
 
 
