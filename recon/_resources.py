@@ -24,7 +24,10 @@ def schema_dir() -> Path:
 @cache
 def default_catalog() -> Path:
     """The catalog shipped with recon, copied into a new home on first use."""
-    for candidate in (_PACKAGE / "_contracts" / "catalog.csv", _PACKAGE.parent / "data" / "catalog.csv"):
+    for candidate in (
+        _PACKAGE / "_contracts" / "catalog.csv",
+        _PACKAGE.parent / "data" / "catalog.csv",
+    ):
         if candidate.is_file():
             return candidate
     raise FileNotFoundError("recon's default catalog.csv is missing: reinstall recon")

@@ -1,9 +1,11 @@
 """The library face of recon: everything the CLI does, callable from Python.
 
-    from recon.api import Recon, ReportRequest
+Example::
+
     rc = Recon("data")
     rc.ingest(["data/sample"])
-    report = rc.create_report(ReportRequest(type="USER", start=date(2026, 10, 1), end=date(2026, 10, 31)))
+    october = ReportRequest(type="USER", start=date(2026, 10, 1), end=date(2026, 10, 31))
+    report = rc.create_report(october)
 """
 
 from __future__ import annotations
@@ -101,7 +103,9 @@ class Recon:
             try:
                 if progress:
                     progress("computing intervals and quantities", 1, 3)
-                rows = compute_report_rows(self.layout, catalog, valid, self.settings.zones, created)
+                rows = compute_report_rows(
+                    self.layout, catalog, valid, self.settings.zones, created
+                )
                 if progress:
                     progress("validating and writing the report", 2, 3)
                 done = complete_report(self.store, report, rows)
@@ -121,7 +125,10 @@ class Recon:
             return get_report(con, report_id)
 
     def list_reports(self, sort_by: str = "billingStartDate", **filters: object) -> list[Report]:
-        """Reports matching exact filters (type, category, status, start, end, sub_partner_org_id)."""
+        """Reports matching exact filters.
+
+        Filters: report_type, category, status, start, end, sub_partner_org_id.
+        """
         with home_lock(self.layout), self.store.connect() as con:
             fail_interrupted(con)
             return list_reports(con, sort_by=sort_by, **filters)  # type: ignore[arg-type]
@@ -170,7 +177,7 @@ class Recon:
             except duckdb.Error as exc:
                 raise BadInputError(
                     f"SQL failed: {exc}",
-                    hint="SELECT table_name FROM duckdb_tables() and duckdb_views() list what exists",
+                    hint="duckdb_tables() and duckdb_views() list what exists",
                 ) from exc
             return result
         finally:

@@ -10,7 +10,12 @@ import polars as pl
 from recon.errors import BadInputError
 from recon.schemas import catalog_contract
 
-CATALOG_SCHEMA = {"package": pl.String, "sku": pl.String, "description": pl.String, "kind": pl.String}
+CATALOG_SCHEMA = {
+    "package": pl.String,
+    "sku": pl.String,
+    "description": pl.String,
+    "kind": pl.String,
+}
 
 
 def load_catalog(path: Path) -> pl.DataFrame:

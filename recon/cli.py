@@ -76,7 +76,11 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]
         yield None
         return
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
     ) as bar:
         task = bar.add_task("starting", total=None)
 
@@ -92,7 +96,9 @@ def _parse_date(value: str | None, name: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise _fail(ReconError(f"{name} {value!r} is not a date", hint="write it as YYYY-MM-DD")) from None
+        raise _fail(
+            ReconError(f"{name} {value!r} is not a date", hint="write it as YYYY-MM-DD")
+        ) from None
 
 
 def _print_json(payload: Any) -> None:
@@ -103,11 +109,17 @@ def _print_json(payload: Any) -> None:
 def main_options(
     home: Annotated[
         Path | None,
-        typer.Option("--home", help="Home folder (default: $RECON_HOME, else ./data).", show_default=False),
+        typer.Option(
+            "--home", help="Home folder (default: $RECON_HOME, else ./data).", show_default=False
+        ),
     ] = None,
     catalog: Annotated[
         Path | None,
-        typer.Option("--catalog", help="Package catalog CSV (default: <home>/catalog.csv).", show_default=False),
+        typer.Option(
+            "--catalog",
+            help="Package catalog CSV (default: <home>/catalog.csv).",
+            show_default=False,
+        ),
     ] = None,
 ) -> None:
     """Recompute Webex Wholesale billing from your own provisioning logs."""
@@ -127,9 +139,13 @@ def generate_command(
     customers: Annotated[int, typer.Option(help="Customers.", min=1)] = 120,
     partners: Annotated[int, typer.Option(help="Partners.", min=1)] = 2,
     sub_partners: Annotated[int, typer.Option(help="Sub-partners per partner.", min=0)] = 3,
-    mess_rate: Annotated[float, typer.Option(help="Share of rows that carry real-log mess.", min=0.0, max=0.5)] = 0.01,
+    mess_rate: Annotated[
+        float, typer.Option(help="Share of rows that carry real-log mess.", min=0.0, max=0.5)
+    ] = 0.01,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 7,
-    file_format: Annotated[str, typer.Option("--format", help="csv, jsonl, parquet or mixed.")] = "mixed",
+    file_format: Annotated[
+        str, typer.Option("--format", help="csv, jsonl, parquet or mixed.")
+    ] = "mixed",
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Write realistic, seeded event-log files (with duplicates, orphans, bad rows...)."""
@@ -137,12 +153,22 @@ def generate_command(
     last = _parse_date(end, "--end")
     assert first is not None and last is not None
     if file_format not in ("csv", "jsonl", "parquet", "mixed"):
-        raise _fail(ReconError(f"--format {file_format!r} is unknown", hint="use csv, jsonl, parquet or mixed"))
+        raise _fail(
+            ReconError(
+                f"--format {file_format!r} is unknown", hint="use csv, jsonl, parquet or mixed"
+            )
+        )
     if last < first:
         raise _fail(ReconError("--end is before --start", hint="swap them"))
     spec = GeneratorSpec(
-        start=first, end=last, subjects=subjects, customers=customers, partners=partners,
-        sub_partners_per_partner=sub_partners, mess_rate=mess_rate, seed=seed,
+        start=first,
+        end=last,
+        subjects=subjects,
+        customers=customers,
+        partners=partners,
+        sub_partners_per_partner=sub_partners,
+        mess_rate=mess_rate,
+        seed=seed,
         format=file_format,  # type: ignore[arg-type]
     )
     with err.status("generating event logs", spinner="dots") if err.is_terminal else _nullcontext():
@@ -164,7 +190,9 @@ def _nullcontext() -> Iterator[None]:
 
 @app.command("ingest")
 def ingest_command(
-    paths: Annotated[list[Path], typer.Argument(help="Log files or folders (CSV, JSON Lines, Parquet).")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="Log files or folders (CSV, JSON Lines, Parquet).")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
 ) -> None:
     """Check, deduplicate and store log files in the lake; every row is accounted for."""
@@ -179,14 +207,31 @@ def ingest_command(
             table.add_column(column, justify="left" if column == "file" else "right")
         for f in result.files:
             name = Path(f.path).name + (" [red](unreadable)[/]" if f.error else "")
-            table.add_row(name, f"{f.rows_read:,}", f"{f.accepted:,}", f"{f.duplicates:,}", f"{f.quarantined:,}")
+            table.add_row(
+                name,
+                f"{f.rows_read:,}",
+                f"{f.accepted:,}",
+                f"{f.duplicates:,}",
+                f"{f.quarantined:,}",
+            )
         table.add_section()
-        table.add_row("[bold]total", f"{result.rows_read:,}", f"{result.accepted:,}",
-                      f"{result.duplicates:,}", f"{result.quarantined:,}")
+        table.add_row(
+            "[bold]total",
+            f"{result.rows_read:,}",
+            f"{result.accepted:,}",
+            f"{result.duplicates:,}",
+            f"{result.quarantined:,}",
+        )
         out.print(table)
         if result.reasons:
-            out.print("quarantined by reason: " + ", ".join(f"{k} {v:,}" for k, v in sorted(result.reasons.items())))
-            out.print("[dim]see them with: recon sql \"SELECT reason, detail, source_file, source_row FROM quarantine\"[/]")
+            out.print(
+                "quarantined by reason: "
+                + ", ".join(f"{k} {v:,}" for k, v in sorted(result.reasons.items()))
+            )
+            out.print(
+                "[dim]see them with: recon sql "
+                '"SELECT reason, detail, source_file, source_row FROM quarantine"[/]'
+            )
         for f in result.failed_files:
             err.print(f"[bold red]error:[/] {f.error}", highlight=False)
         for s in result.skipped:
@@ -202,12 +247,29 @@ def ingest_command(
 
 def _report_table(reports: list[Report]) -> Table:
     table = Table(title_justify="left")
-    for column in ("id", "type", "category", "start", "end", "sub-partner", "status", "rows", "quantity"):
+    for column in (
+        "id",
+        "type",
+        "category",
+        "start",
+        "end",
+        "sub-partner",
+        "status",
+        "rows",
+        "quantity",
+    ):
         table.add_column(column, overflow="fold")
     for r in reports:
         table.add_row(
-            r.id, r.type, r.category, str(r.billing_start_date or ""), str(r.billing_end_date or ""),
-            r.sub_partner_org_id or "", r.status, str(r.row_count or ""), r.total_quantity or "",
+            r.id,
+            r.type,
+            r.category,
+            str(r.billing_start_date or ""),
+            str(r.billing_end_date or ""),
+            r.sub_partner_org_id or "",
+            r.status,
+            str(r.row_count or ""),
+            r.total_quantity or "",
         )
     return table
 
@@ -237,13 +299,25 @@ def _show_report(report: Report) -> None:
 
 @report_app.command("create")
 def report_create(
-    report_type: Annotated[str, typer.Option("--type", help="PARTNER, CUSTOMER, LOCATION or USER.")],
-    category: Annotated[str, typer.Option(help="RECONCILIATION or POINT_IN_TIME.")] = "RECONCILIATION",
-    start: Annotated[str | None, typer.Option(help="billingStartDate, YYYY-MM-DD (inclusive).")] = None,
+    report_type: Annotated[
+        str, typer.Option("--type", help="PARTNER, CUSTOMER, LOCATION or USER.")
+    ],
+    category: Annotated[
+        str, typer.Option(help="RECONCILIATION or POINT_IN_TIME.")
+    ] = "RECONCILIATION",
+    start: Annotated[
+        str | None, typer.Option(help="billingStartDate, YYYY-MM-DD (inclusive).")
+    ] = None,
     end: Annotated[str | None, typer.Option(help="billingEndDate, YYYY-MM-DD (inclusive).")] = None,
-    tz: Annotated[str | None, typer.Option("--tz", help="Bill every customer in this IANA zone.")] = None,
-    sub_partner: Annotated[str | None, typer.Option("--sub-partner", help="Only this sub-partner's customers.")] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="POINT_IN_TIME instant (ISO 8601, default now).")] = None,
+    tz: Annotated[
+        str | None, typer.Option("--tz", help="Bill every customer in this IANA zone.")
+    ] = None,
+    sub_partner: Annotated[
+        str | None, typer.Option("--sub-partner", help="Only this sub-partner's customers.")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="POINT_IN_TIME instant (ISO 8601, default now).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Create a report and compute it; prints where its CSV is."""
@@ -288,8 +362,12 @@ def report_list(
     status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
     start: Annotated[str | None, typer.Option(help="Only this exact billingStartDate.")] = None,
     end: Annotated[str | None, typer.Option(help="Only this exact billingEndDate.")] = None,
-    sub_partner: Annotated[str | None, typer.Option("--sub-partner", help="Only this sub-partner scope.")] = None,
-    sort_by: Annotated[str, typer.Option("--sort-by", help="id, billingStartDate, billingEndDate or status.")] = "billingStartDate",
+    sub_partner: Annotated[
+        str | None, typer.Option("--sub-partner", help="Only this sub-partner scope.")
+    ] = None,
+    sort_by: Annotated[
+        str, typer.Option("--sort-by", help="id, billingStartDate, billingEndDate or status.")
+    ] = "billingStartDate",
     as_json: Annotated[bool, typer.Option("--json", help="Print the reports as JSON.")] = False,
 ) -> None:
     """List reports; filters match exactly."""
@@ -314,7 +392,9 @@ def report_list(
 @report_app.command("delete")
 def report_delete(
     report_id: Annotated[str, typer.Argument(help="The report's id.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the deleted report as JSON.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the deleted report as JSON.")
+    ] = False,
 ) -> None:
     """Delete a COMPLETED or FAILED report and its CSV."""
     with _errors():
@@ -350,7 +430,9 @@ def sql_command(
             table.add_row(*["" if v is None else str(v) for v in row])
         out.print(table)
         if result.height > 1000:
-            out.print(f"[dim]{result.height:,} rows; first 1,000 shown (use --format csv for all)[/]")
+            out.print(
+                f"[dim]{result.height:,} rows; first 1,000 shown (use --format csv for all)[/]"
+            )
 
 
 def main() -> None:

@@ -3,7 +3,8 @@
 Pure Polars transforms: the caller reads the files and passes every raw value as text, plus
 lineage columns: `_seq` (a global row order), `_source_file`, `_source_row`, `_original`
 (the row as it was read, as JSON) and optionally `_malformed` (why a row could not be parsed);
-any other column whose name starts with `_` is carried through untouched. Nothing here reads a file, the clock or a setting.
+any other column whose name starts with `_` is carried through untouched. Nothing here reads
+a file, the clock or a setting.
 """
 
 from __future__ import annotations
@@ -54,7 +55,6 @@ _TIME = r"[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
 _OFFSET = r"(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)"
 AWARE_TIMESTAMP: Final = rf"^{_DATE}[Tt ]{_TIME}{_OFFSET}$"
 NAIVE_TIMESTAMP_PATTERN: Final = rf"^{_DATE}[Tt ]{_TIME}$|^{_DATE}$"
-
 
 
 def input_columns() -> list[ColumnSpec]:
@@ -127,7 +127,9 @@ def row_problems(rows: pl.LazyFrame, catalog: pl.DataFrame) -> pl.LazyFrame:
             checks.append(
                 (
                     pl.col(spec.name) == "",
-                    _problem(MISSING_FIELD, pl.lit(f"required field {spec.name} is empty or absent")),
+                    _problem(
+                        MISSING_FIELD, pl.lit(f"required field {spec.name} is empty or absent")
+                    ),
                 )
             )
     for spec in specs:
@@ -193,7 +195,9 @@ def row_problems(rows: pl.LazyFrame, catalog: pl.DataFrame) -> pl.LazyFrame:
         ),
         (
             has_workspace & (pl.col("subscriber_id") != ""),
-            _problem(INVALID_SUBJECT, pl.lit("subscriber_id goes with a user_id, not a workspace_id")),
+            _problem(
+                INVALID_SUBJECT, pl.lit("subscriber_id goes with a user_id, not a workspace_id")
+            ),
         ),
         (
             catalog_sku.is_null(),
@@ -267,11 +271,12 @@ def classified_rows(
     # Rows that are valid and new to the store compete inside the batch; the first one wins.
     contender = valid & ~in_store
     row_struct = pl.struct(content)
-    first_in_batch = (
-        pl.when(contender).then(pl.col("_seq")).min().over("event_id")
-    )
+    first_in_batch = pl.when(contender).then(pl.col("_seq")).min().over("event_id")
     winner_content = (
-        pl.when(contender & (pl.col("_seq") == first_in_batch)).then(row_struct).drop_nulls().first()
+        pl.when(contender & (pl.col("_seq") == first_in_batch))
+        .then(row_struct)
+        .drop_nulls()
+        .first()
     ).over("event_id")
 
     status = (
@@ -289,7 +294,9 @@ def classified_rows(
     )
     conflict_detail = (
         pl.when(in_store)
-        .then(pl.format("event_id '{}' is already stored with different content", pl.col("event_id")))
+        .then(
+            pl.format("event_id '{}' is already stored with different content", pl.col("event_id"))
+        )
         .otherwise(
             pl.format(
                 "event_id '{}' appears earlier in this ingest with different content",

@@ -1,5 +1,6 @@
-"""Realistic, seeded, deterministic package-assignment logs, from a few thousand events to tens
-of millions, with the mess real logs have (at a configurable rate).
+"""Realistic, seeded, deterministic package-assignment logs, with the mess real logs have.
+
+From a few thousand events to tens of millions; the mess comes at a configurable rate.
 
 Vectorised with NumPy and Polars: no Python loop runs per subject or per event. The same seed
 and spec always give the same files. A `manifest.json` beside the files records the spec and
@@ -42,9 +43,22 @@ SKUS = {
     "CALL_RECORDING": "PLACEHOLDER-SKU-REC-0102",
 }
 COLUMNS = [
-    "event_id", "occurred_at", "action", "partner_org_id", "partner_name", "subscription_id",
-    "sub_partner_org_id", "customer_org_id", "customer_external_id", "location_id", "user_id",
-    "subscriber_id", "workspace_id", "package", "sku", "license_id",
+    "event_id",
+    "occurred_at",
+    "action",
+    "partner_org_id",
+    "partner_name",
+    "subscription_id",
+    "sub_partner_org_id",
+    "customer_org_id",
+    "customer_external_id",
+    "location_id",
+    "user_id",
+    "subscriber_id",
+    "workspace_id",
+    "package",
+    "sku",
+    "license_id",
 ]
 _US_PER_DAY = 86_400_000_000
 
@@ -139,7 +153,10 @@ def _clean_events(
 ) -> pl.DataFrame:
     """The true lifecycle of every subject: onboarding, changes, moves, add-ons, churn."""
     n = subjects.height
-    start_us = int(datetime(spec.start.year, spec.start.month, spec.start.day, tzinfo=UTC).timestamp()) * 1_000_000
+    start_us = (
+        int(datetime(spec.start.year, spec.start.month, spec.start.day, tzinfo=UTC).timestamp())
+        * 1_000_000
+    )
     span = ((spec.end - spec.start).days + 1) * _US_PER_DAY
     # Onboarding: half arrive in a first migration wave, the rest in smaller waves over the range.
     first_wave = rng.random(n) < 0.5
@@ -172,7 +189,9 @@ def _clean_events(
     s = np.arange(n)
     parts: list[dict[str, np.ndarray]] = []
 
-    def add(mask: np.ndarray, at: np.ndarray, action: str, pkg: np.ndarray, location: np.ndarray) -> None:
+    def add(
+        mask: np.ndarray, at: np.ndarray, action: str, pkg: np.ndarray, location: np.ndarray
+    ) -> None:
         parts.append(
             {
                 "s": s[mask],
@@ -204,22 +223,36 @@ def _with_attributes(
     events: pl.DataFrame, subjects: pl.DataFrame, customers: pl.DataFrame
 ) -> pl.DataFrame:
     cust = customers.select(
-        "c", "zone", "partner_org_id", "partner_name", "subscription_id", "sub_partner_org_id",
-        "customer_org_id", "customer_external_id",
+        "c",
+        "zone",
+        "partner_org_id",
+        "partner_name",
+        "subscription_id",
+        "sub_partner_org_id",
+        "customer_org_id",
+        "customer_external_id",
     )
     subj = subjects.select("s", "c", "is_ws", "licensed", "has_subscriber")
     return (
         events.join(subj, on="s", how="left")
         .join(cust, on="c", how="left")
         .with_columns(
-            user_id=pl.when(~pl.col("is_ws")).then(_pad("user-", pl.col("s") + 1, 8)).otherwise(pl.lit("")),
+            user_id=pl.when(~pl.col("is_ws"))
+            .then(_pad("user-", pl.col("s") + 1, 8))
+            .otherwise(pl.lit("")),
             subscriber_id=pl.when(~pl.col("is_ws") & pl.col("has_subscriber"))
             .then(_pad("subscriber-", pl.col("s") + 1, 8))
             .otherwise(pl.lit("")),
-            workspace_id=pl.when(pl.col("is_ws")).then(_pad("workspace-", pl.col("s") + 1, 8)).otherwise(pl.lit("")),
+            workspace_id=pl.when(pl.col("is_ws"))
+            .then(_pad("workspace-", pl.col("s") + 1, 8))
+            .otherwise(pl.lit("")),
             location_id=pl.format("{}-loc-{}", pl.col("customer_org_id"), pl.col("loc") + 1),
             license_id=pl.when(pl.col("licensed"))
-            .then(pl.format("lic-{}-{}", pl.col("customer_org_id"), pl.col("package").str.to_lowercase()))
+            .then(
+                pl.format(
+                    "lic-{}-{}", pl.col("customer_org_id"), pl.col("package").str.to_lowercase()
+                )
+            )
             .otherwise(pl.lit("")),
         )
     )
@@ -232,9 +265,13 @@ def _render(events: pl.DataFrame, rng: np.random.Generator, spec: GeneratorSpec)
     local = rng.random(n) < 0.7
     with_sku = rng.random(n) < 0.6
     events = events.with_columns(
-        event_id=pl.format("evt-{}-{}", pl.lit(spec.seed), pl.Series(order).cast(pl.String).str.zfill(10)),
+        event_id=pl.format(
+            "evt-{}-{}", pl.lit(spec.seed), pl.Series(order).cast(pl.String).str.zfill(10)
+        ),
         _local=pl.Series(local),
-        sku=pl.when(pl.Series(with_sku)).then(pl.col("package").replace_strict(SKUS, default="")).otherwise(pl.lit("")),
+        sku=pl.when(pl.Series(with_sku))
+        .then(pl.col("package").replace_strict(SKUS, default=""))
+        .otherwise(pl.lit("")),
         _instant=pl.col("t").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
     )
     rendered = []
@@ -242,7 +279,11 @@ def _render(events: pl.DataFrame, rng: np.random.Generator, spec: GeneratorSpec)
         rendered.append(
             part.with_columns(
                 occurred_at=pl.when(pl.col("_local"))
-                .then(pl.col("_instant").dt.convert_time_zone(str(zone)).dt.strftime("%Y-%m-%dT%H:%M:%S%:z"))
+                .then(
+                    pl.col("_instant")
+                    .dt.convert_time_zone(str(zone))
+                    .dt.strftime("%Y-%m-%dT%H:%M:%S%:z")
+                )
                 .otherwise(pl.col("_instant").dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
             )
         )
@@ -293,7 +334,9 @@ def _inject_mess(
         package=pl.when(idx.is_in(pl.Series(unknown_rows, dtype=pl.UInt32)))
         .then(pl.lit("WEBEX_CALLING_PLUS"))
         .otherwise(pl.col("package")),
-        sku=pl.when(idx.is_in(pl.Series(unknown_rows, dtype=pl.UInt32))).then(pl.lit("")).otherwise(pl.col("sku")),
+        sku=pl.when(idx.is_in(pl.Series(unknown_rows, dtype=pl.UInt32)))
+        .then(pl.lit(""))
+        .otherwise(pl.col("sku")),
         _late_days=pl.when(idx.is_in(pl.Series(late_rows, dtype=pl.UInt32)))
         .then(pl.lit(1) + (idx % 3))
         .otherwise(pl.col("_late_days")),
@@ -302,7 +345,9 @@ def _inject_mess(
         _late_days=pl.col("_late_days") + 1 + (idx % 2), _copy=pl.lit(1, pl.Int64)
     )
     conflicts = events.filter(idx.is_in(pl.Series(conflict_rows, dtype=pl.UInt32))).with_columns(
-        occurred_at=(pl.col("_instant") + pl.duration(minutes=17)).dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        occurred_at=(pl.col("_instant") + pl.duration(minutes=17)).dt.strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        ),
         _late_days=pl.col("_late_days") + 1,
         _copy=pl.lit(2, pl.Int64),
     )
@@ -315,7 +360,9 @@ def _inject_mess(
         _copy=pl.lit(3, pl.Int64),
     )
     # A provisioning retry: the same ASSIGN again, minutes later, under a new event_id.
-    repeats = events.filter(idx.is_in(pl.Series(repeat_rows, dtype=pl.UInt32)) & (pl.col("action") == "ASSIGN"))
+    repeats = events.filter(
+        idx.is_in(pl.Series(repeat_rows, dtype=pl.UInt32)) & (pl.col("action") == "ASSIGN")
+    )
     counts["repeated_assigns"] = repeats.height
     repeats = repeats.with_columns(
         event_id=pl.col("event_id") + "-retry",
@@ -337,11 +384,18 @@ def _write_days(
     written: list[str] = []
     for (day,), part in sorted(events.partition_by("_arrival", as_dict=True).items()):
         # Rows arrive mostly in time order, with a few out of place.
-        ordered = part.sort(pl.when(pl.col("_noise") < 0.05).then(pl.col("_noise") * 1e18).otherwise(pl.col("t")), "event_id")
+        ordered = part.sort(
+            pl.when(pl.col("_noise") < 0.05).then(pl.col("_noise") * 1e18).otherwise(pl.col("t")),
+            "event_id",
+        )
         index = (day - spec.start).days
         kind = kinds[index % 3] if spec.format == "mixed" else spec.format
         split = spec.format == "mixed" and index % 4 == 1 and ordered.height > 1
-        pieces = [ordered.head(ordered.height // 2), ordered.tail(ordered.height - ordered.height // 2)] if split else [ordered]
+        pieces = (
+            [ordered.head(ordered.height // 2), ordered.tail(ordered.height - ordered.height // 2)]
+            if split
+            else [ordered]
+        )
         for number, piece in enumerate(pieces, start=1):
             suffix = f"-part{number}" if split else ""
             path = out_dir / f"events-{day}{suffix}.{kind}"
@@ -366,7 +420,9 @@ def generate(out_dir: Path, spec: GeneratorSpec) -> GenerateResult:
     rendered = _render(clean, rng, spec)
     messy, injected = _inject_mess(rendered, rng, spec.mess_rate)
     files = _write_days(messy, out_dir, spec, rng)
-    result = GenerateResult(files=files, events=messy.height, clean_events=rendered.height, injected=injected)
+    result = GenerateResult(
+        files=files, events=messy.height, clean_events=rendered.height, injected=injected
+    )
     manifest = {
         "spec": {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(spec).items()},
         "events": result.events,

@@ -129,9 +129,7 @@ def _store_accepted(accepted: pl.DataFrame, layout: HomeLayout, ingest_id: str) 
         ingest_id=pl.lit(ingest_id),
         source_file=pl.col("_source_file"),
         source_row=pl.col("_source_row").cast(pl.Int64),
-    ).select(
-        [pl.col(c).cast(t) for c, t in event_schema().items()]
-    )
+    ).select([pl.col(c).cast(t) for c, t in event_schema().items()])
     contract.validate(typed.head(0) if typed.is_empty() else typed)
     dated = typed.with_columns(_date=pl.col("occurred_at").dt.date())
     for (day,), part in dated.partition_by("_date", as_dict=True, maintain_order=True).items():
@@ -139,7 +137,9 @@ def _store_accepted(accepted: pl.DataFrame, layout: HomeLayout, ingest_id: str) 
         write_atomically(part.drop("_date").sort("occurred_at", "event_id"), path)
 
 
-def _store_quarantine(rejected: pl.DataFrame, layout: HomeLayout, ingest_id: str, at: datetime) -> None:
+def _store_quarantine(
+    rejected: pl.DataFrame, layout: HomeLayout, ingest_id: str, at: datetime
+) -> None:
     kept = scan_quarantine(layout).select("source_sha256", "source_row").collect()
     rows = (
         rejected.select(
@@ -163,8 +163,12 @@ def _store_quarantine(rejected: pl.DataFrame, layout: HomeLayout, ingest_id: str
 def refresh_derived(layout: HomeLayout, catalog: pl.DataFrame) -> None:
     """Recompute intervals and anomalies over the whole lake, for the store's views."""
     events = scan_events(layout)
-    write_atomically(assignment_intervals(events, catalog).collect(), layout.derived / "intervals.parquet")
-    write_atomically(assignment_anomalies(events, catalog).collect(), layout.derived / "anomalies.parquet")
+    write_atomically(
+        assignment_intervals(events, catalog).collect(), layout.derived / "intervals.parquet"
+    )
+    write_atomically(
+        assignment_anomalies(events, catalog).collect(), layout.derived / "anomalies.parquet"
+    )
 
 
 def ingest_paths(
@@ -185,16 +189,20 @@ def ingest_paths(
     if raw.height:
         if progress:
             progress("checking rows", len(sources), len(sources))
-        batch_ids = raw.select(pl.col("event_id").cast(pl.String).str.strip_chars()).unique() if (
-            "event_id" in raw.columns
-        ) else pl.DataFrame({"event_id": []}, schema={"event_id": pl.String})
+        batch_ids = (
+            raw.select(pl.col("event_id").cast(pl.String).str.strip_chars()).unique()
+            if ("event_id" in raw.columns)
+            else pl.DataFrame({"event_id": []}, schema={"event_id": pl.String})
+        )
         stored = scan_events(layout).join(batch_ids.lazy(), on="event_id", how="semi")
         classified = ev.classified_rows(raw.lazy(), stored, catalog).collect()
         _account(classified, result)
         if progress:
             progress("writing the lake", len(sources), len(sources))
         _store_accepted(classified.filter(pl.col("status") == ev.ACCEPTED), layout, ingest_id)
-        _store_quarantine(classified.filter(pl.col("status") == ev.QUARANTINED), layout, ingest_id, at)
+        _store_quarantine(
+            classified.filter(pl.col("status") == ev.QUARANTINED), layout, ingest_id, at
+        )
         if progress:
             progress("recomputing intervals", len(sources), len(sources))
         refresh_derived(layout, catalog)
@@ -222,12 +230,27 @@ def _record(result: IngestResult, layout: HomeLayout, at: datetime) -> None:
     with Store(layout).connect() as con:
         con.execute(
             "INSERT INTO ingests VALUES (?, ?, now(), ?, ?, ?, ?, ?)",
-            [result.ingest_id, at, len(result.files), result.rows_read, result.accepted,
-             result.duplicates, result.quarantined],
+            [
+                result.ingest_id,
+                at,
+                len(result.files),
+                result.rows_read,
+                result.accepted,
+                result.duplicates,
+                result.quarantined,
+            ],
         )
         for f in result.files:
             con.execute(
                 "INSERT INTO ingested_files VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?)",
-                [result.ingest_id, f.path, f.format, f.rows_read, f.accepted, f.duplicates,
-                 f.quarantined, f.error],
+                [
+                    result.ingest_id,
+                    f.path,
+                    f.format,
+                    f.rows_read,
+                    f.accepted,
+                    f.duplicates,
+                    f.quarantined,
+                    f.error,
+                ],
             )

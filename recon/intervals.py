@@ -19,7 +19,14 @@ DUPLICATE_ASSIGN: Final = "DUPLICATE_ASSIGN"
 ORPHAN_UNASSIGN: Final = "ORPHAN_UNASSIGN"
 IMPLICIT_PACKAGE_CHANGE: Final = "IMPLICIT_PACKAGE_CHANGE"
 
-KEY: Final = ["customer_org_id", "subject_type", "subject_id", "package", "location_id", "license_id"]
+KEY: Final = [
+    "customer_org_id",
+    "subject_type",
+    "subject_id",
+    "package",
+    "location_id",
+    "license_id",
+]
 ATTRIBUTES: Final = [
     "partner_org_id",
     "partner_name",
@@ -97,7 +104,9 @@ def ordered_events(events: pl.LazyFrame, catalog: pl.DataFrame) -> pl.LazyFrame:
         events.join(kinds, on="package", how="left")
         .with_columns(
             kind=pl.col("kind").fill_null("ADDON"),
-            subject_type=pl.when(pl.col("user_id") != "").then(pl.lit("USER")).otherwise(pl.lit("WORKSPACE")),
+            subject_type=pl.when(pl.col("user_id") != "")
+            .then(pl.lit("USER"))
+            .otherwise(pl.lit("WORKSPACE")),
             subject_id=pl.when(pl.col("user_id") != "").then("user_id").otherwise("workspace_id"),
             is_assign=pl.col("action") == "ASSIGN",
             _key=_key_text("package", "location_id", "license_id"),
@@ -143,7 +152,10 @@ def _segments(segmented: pl.LazyFrame) -> pl.LazyFrame:
             close_time=pl.col("occurred_at").filter(closes).first(),
             close_event=pl.col("event_id").filter(closes).first(),
             _key=pl.col("_key").first(),
-            **{c: pl.col(c).first() for c in ["customer_org_id", "subject_type", "subject_id", "kind"]},
+            **{
+                c: pl.col(c).first()
+                for c in ["customer_org_id", "subject_type", "subject_id", "kind"]
+            },
             **{c: pl.col(c).first() for c in ["package", "location_id", "license_id", *ATTRIBUTES]},
         )
         .filter(pl.col("has_assign"))
@@ -209,17 +221,17 @@ def assignment_anomalies(events: pl.LazyFrame, catalog: pl.DataFrame) -> pl.Lazy
     segments = _segments(segmented)
     common = ["event_id", "occurred_at", *KEY]
     orphans = segmented.filter(~pl.col("is_assign") & ~pl.col("closes")).select(
-        anomaly=pl.lit(ORPHAN_UNASSIGN),
+        pl.lit(ORPHAN_UNASSIGN).alias("anomaly"),
         *common,
-        detail=pl.lit("UNASSIGN with no open assignment for this key; nothing changes"),
+        pl.lit("UNASSIGN with no open assignment for this key; nothing changes").alias("detail"),
     )
     flagged = segments.filter(pl.col("continuation") | pl.col("implicit")).select(
+        *KEY,
         anomaly=pl.when(pl.col("continuation"))
         .then(pl.lit(DUPLICATE_ASSIGN))
         .otherwise(pl.lit(IMPLICIT_PACKAGE_CHANGE)),
         event_id=pl.col("assign_event"),
         occurred_at=pl.col("assign_time"),
-        *KEY,
         detail=pl.when(pl.col("continuation"))
         .then(pl.lit("ASSIGN for a key that is already assigned; nothing changes"))
         .otherwise(
@@ -230,7 +242,6 @@ def assignment_anomalies(events: pl.LazyFrame, catalog: pl.DataFrame) -> pl.Lazy
         ),
     )
     typed = [pl.col(c).cast(t) for c, t in ANOMALY_SCHEMA.items()]
-    return (
-        pl.concat([orphans.select(typed), flagged.select(typed)], how="vertical")
-        .sort(["occurred_at", "event_id", "anomaly"])
+    return pl.concat([orphans.select(typed), flagged.select(typed)], how="vertical").sort(
+        ["occurred_at", "event_id", "anomaly"]
     )

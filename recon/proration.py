@@ -81,13 +81,10 @@ def merged_intervals(intervals: pl.LazyFrame) -> pl.LazyFrame:
 def _clipped(intervals: pl.LazyFrame, table: DayTable, until: int) -> pl.LazyFrame:
     """Intervals as µs integers `s`, `e`, clipped to the period; empty ones dropped."""
     end = pl.col("end").dt.epoch("us").fill_null(until)
-    return (
-        intervals.with_columns(
-            s=pl.max_horizontal(pl.col("start").dt.epoch("us"), pl.lit(table.start)),
-            e=pl.min_horizontal(end, pl.lit(min(table.end, until))),
-        )
-        .filter(pl.col("e") > pl.col("s"))
-    )
+    return intervals.with_columns(
+        s=pl.max_horizontal(pl.col("start").dt.epoch("us"), pl.lit(table.start)),
+        e=pl.min_horizontal(end, pl.lit(min(table.end, until))),
+    ).filter(pl.col("e") > pl.col("s"))
 
 
 def interval_units(intervals: pl.LazyFrame, table: DayTable, until: int) -> pl.LazyFrame:
@@ -139,8 +136,10 @@ def _latest_filled(column: str) -> pl.Expr:
 
 
 def _harmonised_attributes(usage: pl.LazyFrame) -> pl.LazyFrame:
-    """One partner name per partner, one external id and sub-partner per customer, one
-    subscriber id per subject: the latest non-empty value wins, so every level agrees."""
+    """One value per owner: partner name, customer external id, sub-partner, subscriber id.
+
+    The latest (non-empty, where empty is possible) value wins, so every level agrees.
+    """
     return usage.with_columns(
         partner_name=pl.col("partner_name").sort_by("_latest").last().over("partner_org_id"),
         customer_external_id=pl.col("customer_external_id")
@@ -149,7 +148,10 @@ def _harmonised_attributes(usage: pl.LazyFrame) -> pl.LazyFrame:
         .last()
         .over("customer_org_id")
         .fill_null(""),
-        sub_partner_org_id=pl.col("sub_partner_org_id").sort_by("_latest").last().over("customer_org_id"),
+        sub_partner_org_id=pl.col("sub_partner_org_id")
+        .sort_by("_latest")
+        .last()
+        .over("customer_org_id"),
         subscriber_id=pl.col("subscriber_id")
         .filter(pl.col("subscriber_id") != "")
         .sort_by(pl.col("_latest").filter(pl.col("subscriber_id") != ""))
@@ -162,21 +164,25 @@ def _harmonised_attributes(usage: pl.LazyFrame) -> pl.LazyFrame:
 def usage_in_zone(intervals: pl.LazyFrame, table: DayTable, until: int) -> pl.LazyFrame:
     """USER-level rows of intervals billed in one zone: exact units, rounded quantity, days."""
     units = interval_units(merged_intervals(intervals), table, until)
-    return units.group_by(ROW_GRAIN).agg(
-        user_id=pl.col("user_id").first(),
-        workspace_id=pl.col("workspace_id").first(),
-        partner_name=pl.col("partner_name").sort_by("start").last(),
-        sub_partner_org_id=pl.col("sub_partner_org_id").sort_by("start").last(),
-        customer_external_id=_latest_filled("customer_external_id").fill_null(""),
-        subscriber_id=_latest_filled("subscriber_id").fill_null(""),
-        units=pl.col("units").sum(),
-        first_day=pl.col("first_day").min(),
-        last_day=pl.col("last_day").max(),
-        _latest=pl.col("start").max(),
-    ).with_columns(
-        zone=pl.lit(table.zone),
-        unit=pl.lit(table.unit, pl.Int64),
-        quantity_micros=rounded_micros(pl.col("units"), pl.lit(table.unit, pl.Int64)),
+    return (
+        units.group_by(ROW_GRAIN)
+        .agg(
+            user_id=pl.col("user_id").first(),
+            workspace_id=pl.col("workspace_id").first(),
+            partner_name=pl.col("partner_name").sort_by("start").last(),
+            sub_partner_org_id=pl.col("sub_partner_org_id").sort_by("start").last(),
+            customer_external_id=_latest_filled("customer_external_id").fill_null(""),
+            subscriber_id=_latest_filled("subscriber_id").fill_null(""),
+            units=pl.col("units").sum(),
+            first_day=pl.col("first_day").min(),
+            last_day=pl.col("last_day").max(),
+            _latest=pl.col("start").max(),
+        )
+        .with_columns(
+            zone=pl.lit(table.zone),
+            unit=pl.lit(table.unit, pl.Int64),
+            quantity_micros=rounded_micros(pl.col("units"), pl.lit(table.unit, pl.Int64)),
+        )
     )
 
 

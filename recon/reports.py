@@ -80,7 +80,9 @@ class Report:
             "status": self.status,
             "type": self.type,
             "category": self.category,
-            "billingStartDate": self.billing_start_date.isoformat() if self.billing_start_date else None,
+            "billingStartDate": self.billing_start_date.isoformat()
+            if self.billing_start_date
+            else None,
             "billingEndDate": self.billing_end_date.isoformat() if self.billing_end_date else None,
             "subPartnerOrgId": self.sub_partner_org_id,
             "timezone": self.timezone,
@@ -178,7 +180,9 @@ def customer_zones(customers: pl.DataFrame, zones: BillingZones) -> pl.DataFrame
         zone=pl.col("customer_org_id")
         .replace_strict(zones.customers, default=None, return_dtype=pl.String)
         .fill_null(
-            pl.col("partner_org_id").replace_strict(zones.partners, default=None, return_dtype=pl.String)
+            pl.col("partner_org_id").replace_strict(
+                zones.partners, default=None, return_dtype=pl.String
+            )
         )
         .fill_null(zones.default),
     ).unique("customer_org_id", keep="first", maintain_order=True)
@@ -285,9 +289,13 @@ def fail_interrupted(con: duckdb.DuckDBPyConnection) -> None:
     rows = con.execute("SELECT id, pid FROM reports WHERE status = 'IN_PROGRESS'").fetchall()
     for report_id, pid in rows:
         if pid != os.getpid() and not _pid_alive(pid):
-            errors = [{"code": "INTERRUPTED",
-                       "description": f"the recon process (PID {pid}) ended before the report "
-                                      "completed; delete it and create it again"}]
+            errors = [
+                {
+                    "code": "INTERRUPTED",
+                    "description": f"the recon process (PID {pid}) ended before the report "
+                    "completed; delete it and create it again",
+                }
+            ]
             con.execute(
                 "UPDATE reports SET status = 'FAILED', errors = ? WHERE id = ?",
                 [json.dumps(errors), report_id],
@@ -361,10 +369,11 @@ def register_report(
         if request.category == "RECONCILIATION":
             existing = _conflicting(con, request)
             if existing is not None:
+                scope = request.sub_partner_org_id
+                scoped = f" for sub-partner {scope}" if scope else ""
                 raise ConflictError(
                     f"a {existing.status} {request.type} report for {request.start}..{request.end}"
-                    f"{' for sub-partner ' + request.sub_partner_org_id if request.sub_partner_org_id else ''}"
-                    f" already exists (id {existing.id})",
+                    f"{scoped} already exists (id {existing.id})",
                     hint=f"delete it first: recon report delete {existing.id}",
                 )
         zone = request.timezone or zones.describe()
@@ -384,9 +393,18 @@ def register_report(
             "INSERT INTO reports (id, type, category, billing_start_date, billing_end_date, "
             "sub_partner_org_id, timezone, as_of, created, status, errors, pid) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'IN_PROGRESS', '[]', ?)",
-            [report.id, report.type, report.category, report.billing_start_date,
-             report.billing_end_date, report.sub_partner_org_id, report.timezone,
-             report.as_of, report.created, os.getpid()],
+            [
+                report.id,
+                report.type,
+                report.category,
+                report.billing_start_date,
+                report.billing_end_date,
+                report.sub_partner_org_id,
+                report.timezone,
+                report.as_of,
+                report.created,
+                os.getpid(),
+            ],
         )
     return report
 
@@ -411,15 +429,21 @@ def complete_report(store: Store, report: Report, rows: pl.DataFrame) -> Report:
     try:
         contract.validate(rows)
     except pandera.errors.SchemaErrors as exc:
-        return fail_report(store, report, "SCHEMA_VIOLATION",
-                           f"report rows break the {contract.name} contract: {_schema_error_text(exc)}")
+        return fail_report(
+            store,
+            report,
+            "SCHEMA_VIOLATION",
+            f"report rows break the {contract.name} contract: {_schema_error_text(exc)}",
+        )
     path = store.layout.reports / f"{report.id}.csv"
     _write_csv(rows, path)
     stored = rows.select(
         [pl.col(c).replace("", None) if c.endswith("_DATE") else pl.col(c) for c in rows.columns]
     ).rename(str.lower)
     total = (
-        rows["QUANTITY"].str.replace(".", "", literal=True).cast(pl.Int64).sum() if rows.height else 0
+        rows["QUANTITY"].str.replace(".", "", literal=True).cast(pl.Int64).sum()
+        if rows.height
+        else 0
     )
     total_text = f"{total // 1_000_000}.{total % 1_000_000:06d}"
     columns = ", ".join(stored.columns)

@@ -40,15 +40,29 @@ _COMMON: Final = {
 _GROUP_BY: Final[dict[ReportType, list[str]]] = {
     "PARTNER": ["u.partner_org_id", "u.subscription_id", "u.package"],
     "CUSTOMER": [
-        "u.partner_org_id", "u.subscription_id", "u.customer_org_id", "u.package",
-        "u.location_id", "u.license_id",
+        "u.partner_org_id",
+        "u.subscription_id",
+        "u.customer_org_id",
+        "u.package",
+        "u.location_id",
+        "u.license_id",
     ],
     "LOCATION": [
-        "u.partner_org_id", "u.subscription_id", "u.customer_org_id", "u.location_id", "u.package",
+        "u.partner_org_id",
+        "u.subscription_id",
+        "u.customer_org_id",
+        "u.location_id",
+        "u.package",
     ],
     "USER": [
-        "u.partner_org_id", "u.subscription_id", "u.customer_org_id", "u.subject_type",
-        "u.subject_id", "u.package", "u.location_id", "u.license_id",
+        "u.partner_org_id",
+        "u.subscription_id",
+        "u.customer_org_id",
+        "u.subject_type",
+        "u.subject_id",
+        "u.package",
+        "u.location_id",
+        "u.license_id",
     ],
 }
 

@@ -115,14 +115,24 @@ def _read_jsonl(path: Path) -> pl.DataFrame:
         try:
             value = json.loads(line)
         except json.JSONDecodeError as exc:
-            records.append({"_malformed": f"not valid JSON ({exc.msg} at column {exc.colno})",
-                            "_raw": line[:2000]})
+            records.append(
+                {
+                    "_malformed": f"not valid JSON ({exc.msg} at column {exc.colno})",
+                    "_raw": line[:2000],
+                }
+            )
             continue
         if not isinstance(value, dict):
-            records.append({"_malformed": "a JSON Lines row must be an object", "_raw": line[:2000]})
+            records.append(
+                {"_malformed": "a JSON Lines row must be an object", "_raw": line[:2000]}
+            )
             continue
-        records.append({str(k): None if v is None else (v if isinstance(v, str) else json.dumps(v))
-                        for k, v in value.items()})
+        records.append(
+            {
+                str(k): None if v is None else (v if isinstance(v, str) else json.dumps(v))
+                for k, v in value.items()
+            }
+        )
     if not records:
         return pl.DataFrame()
     columns: dict[str, None] = {}

@@ -118,7 +118,9 @@ def _lake_views(layout: HomeLayout) -> list[str]:
         statements.append(f"CREATE OR REPLACE VIEW events AS {_EMPTY_VIEWS['events']}")
     if any(layout.quarantine.glob("*.parquet")):
         glob = _sql_literal(layout.quarantine / "*.parquet")
-        statements.append(f"CREATE OR REPLACE VIEW quarantine AS SELECT * FROM read_parquet({glob})")
+        statements.append(
+            f"CREATE OR REPLACE VIEW quarantine AS SELECT * FROM read_parquet({glob})"
+        )
     else:
         statements.append(f"CREATE OR REPLACE VIEW quarantine AS {_EMPTY_VIEWS['quarantine']}")
     for name in ("intervals", "anomalies"):

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache, reduce
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -84,7 +85,7 @@ class DayTable:
 
     def lengths(self) -> list[int]:
         """Day lengths in microseconds."""
-        return [b - a for a, b in zip(self.bounds, self.bounds[1:], strict=False)]
+        return [b - a for a, b in pairwise(self.bounds)]
 
     def frame(self) -> pl.DataFrame:
         """One row per day: index, date, start, length and weight."""
@@ -115,7 +116,7 @@ def day_table(zone: str, start: date, end: date) -> DayTable:
     count = (end - start).days + 1
     days = tuple(start + timedelta(days=i) for i in range(count))
     bounds = tuple(first_instant(start + timedelta(days=i), tz) for i in range(count + 1))
-    lengths = [b - a for a, b in zip(bounds, bounds[1:], strict=False)]
+    lengths = [b - a for a, b in pairwise(bounds)]
     positive = [n for n in lengths if n > 0]
     unit = reduce(math.lcm, positive, 1)
     weight = tuple(unit // n if n > 0 else 0 for n in lengths)

@@ -72,7 +72,9 @@ EVENT_DEFAULTS: dict[str, Any] = {
 }
 
 
-def make_event(event_id: str, occurred_at: str, action: str, package: str, **fields: Any) -> dict[str, Any]:
+def make_event(
+    event_id: str, occurred_at: str, action: str, package: str, **fields: Any
+) -> dict[str, Any]:
     """A canonical event row (typed), defaults filled."""
     row = {**EVENT_DEFAULTS, **fields}
     if "workspace_id" in fields and "user_id" not in fields:

@@ -13,7 +13,9 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
-Key = tuple[str, str, str, str, str, str]  # customer, subject type, subject id, package, location, license
+Key = tuple[
+    str, str, str, str, str, str
+]  # customer, subject type, subject id, package, location, license
 
 
 @dataclass
@@ -26,10 +28,7 @@ class RefInterval:
 
 
 def _key(e: dict[str, Any]) -> Key:
-    if e["user_id"]:
-        subject = ("USER", e["user_id"])
-    else:
-        subject = ("WORKSPACE", e["workspace_id"])
+    subject = ("USER", e["user_id"]) if e["user_id"] else ("WORKSPACE", e["workspace_id"])
     return (e["customer_org_id"], *subject, e["package"], e["location_id"], e["license_id"])
 
 

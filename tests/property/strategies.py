@@ -19,7 +19,13 @@ PERIODS: list[tuple[str, date, date]] = [
     ("UTC", date(2028, 2, 27), date(2028, 3, 2)),
     ("Australia/Lord_Howe", date(2026, 4, 3), date(2026, 4, 7)),
 ]
-PACKAGES = ["WEBEX_CALLING", "WEBEX_SUITE", "COMMON_AREA_CALLING", "ATTENDANT_CONSOLE", "CALL_RECORDING"]
+PACKAGES = [
+    "WEBEX_CALLING",
+    "WEBEX_SUITE",
+    "COMMON_AREA_CALLING",
+    "ATTENDANT_CONSOLE",
+    "CALL_RECORDING",
+]
 QUARTER_HOUR = timedelta(minutes=15)
 
 

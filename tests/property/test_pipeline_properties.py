@@ -13,7 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recon.intervals import assignment_anomalies, assignment_intervals
-from recon.proration import ROW_GRAIN, daily_quantities, interval_units, merged_intervals, user_usage
+from recon.proration import (
+    ROW_GRAIN,
+    daily_quantities,
+    interval_units,
+    merged_intervals,
+    user_usage,
+)
 from recon.rollup import report_rows
 from recon.timezones import day_table, to_micros
 from tests.conftest import events_frame
@@ -27,10 +33,14 @@ def _kinds(catalog: pl.DataFrame) -> dict[str, str]:
     return dict(zip(catalog["package"], catalog["kind"], strict=True))
 
 
-def _usage(events: list[dict[str, Any]], catalog: pl.DataFrame, zone: str, start: date, end: date) -> pl.DataFrame:
+def _usage(
+    events: list[dict[str, Any]], catalog: pl.DataFrame, zone: str, start: date, end: date
+) -> pl.DataFrame:
     intervals = assignment_intervals(events_frame(events), catalog)
     customers = pl.LazyFrame({"customer_org_id": ["C1", "C2"], "zone": [zone, zone]})
-    return user_usage(intervals, customers, {zone: day_table(zone, start, end)}, to_micros(NOW)).collect()
+    return user_usage(
+        intervals, customers, {zone: day_table(zone, start, end)}, to_micros(NOW)
+    ).collect()
 
 
 def _as_rows(usage: pl.DataFrame) -> dict[tuple[Any, ...], tuple[str, date, date]]:
@@ -51,19 +61,33 @@ def test_pipeline_equals_the_fraction_reference(catalog, scenario: Scenario):
 
     ours = assignment_intervals(events_frame(scenario.events), catalog).collect()
     ours_set = {
-        ((r["customer_org_id"], r["subject_type"], r["subject_id"], r["package"], r["location_id"],
-          r["license_id"]), r["start"], r["end"])
+        (
+            (
+                r["customer_org_id"],
+                r["subject_type"],
+                r["subject_id"],
+                r["package"],
+                r["location_id"],
+                r["license_id"],
+            ),
+            r["start"],
+            r["end"],
+        )
         for r in ours.iter_rows(named=True)
     }
     assert ours_set == {(i.key, i.start, i.end) for i in ref_intervals}
     assert len(ours) == len(ref_intervals)
 
     anomalies = assignment_anomalies(events_frame(scenario.events), catalog).collect()
-    assert sorted(zip(anomalies["anomaly"], anomalies["event_id"], strict=True)) == sorted(ref_anomalies)
+    assert sorted(zip(anomalies["anomaly"], anomalies["event_id"], strict=True)) == sorted(
+        ref_anomalies
+    )
 
     expected = reference_quantities(ref_intervals, scenario.start, scenario.end, scenario.zone, NOW)
     usage = _usage(scenario.events, catalog, scenario.zone, scenario.start, scenario.end)
-    assert _as_rows(usage) == {row: (text, first, last) for row, (_, text, first, last) in expected.items()}
+    assert _as_rows(usage) == {
+        row: (text, first, last) for row, (_, text, first, last) in expected.items()
+    }
 
 
 @given(scenarios())
@@ -103,8 +127,7 @@ def test_a_daily_quantity_never_exceeds_one(catalog, scenario: Scenario):
 def test_adjacent_periods_sum_to_the_whole_before_rounding(catalog, scenario: Scenario, cut: int):
     intervals = merged_intervals(assignment_intervals(events_frame(scenario.events), catalog))
     split = scenario.start + timedelta(days=cut)
-    if split > scenario.end:
-        split = scenario.end
+    split = min(split, scenario.end)
 
     def exact(first: date, last: date) -> dict[tuple[Any, ...], Fraction]:
         table = day_table(scenario.zone, first, last)
@@ -124,7 +147,9 @@ def test_adjacent_periods_sum_to_the_whole_before_rounding(catalog, scenario: Sc
 
 @settings(max_examples=40)
 @given(scenarios(max_events=25), st.sampled_from(["SP1", "SP2"]))
-def test_sub_partner_scope_holds_only_that_sub_partners_customers(catalog, scenario: Scenario, scope: str):
+def test_sub_partner_scope_holds_only_that_sub_partners_customers(
+    catalog, scenario: Scenario, scope: str
+):
     usage = _usage(scenario.events, catalog, scenario.zone, scenario.start, scenario.end)
     scoped = usage.filter(pl.col("sub_partner_org_id") == scope)
     rows = report_rows(scoped, catalog, "USER")

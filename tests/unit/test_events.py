@@ -12,7 +12,9 @@ from recon.events import classified_rows, content_columns
 from tests.conftest import raw_row
 
 
-def classify(rows: list[dict[str, str]], catalog: pl.DataFrame, stored: pl.DataFrame | None = None) -> pl.DataFrame:
+def classify(
+    rows: list[dict[str, str]], catalog: pl.DataFrame, stored: pl.DataFrame | None = None
+) -> pl.DataFrame:
     batch = pl.DataFrame(rows, schema=dict.fromkeys(rows[0], pl.String)).with_columns(
         _seq=pl.int_range(0, len(rows), dtype=pl.Int64),
         _source_file=pl.lit("f.csv"),
@@ -21,12 +23,17 @@ def classify(rows: list[dict[str, str]], catalog: pl.DataFrame, stored: pl.DataF
     )
     if stored is None:
         stored = pl.DataFrame(
-            schema={c: (pl.Datetime("us", "UTC") if c == "occurred_at" else pl.String) for c in content_columns()}
+            schema={
+                c: (pl.Datetime("us", "UTC") if c == "occurred_at" else pl.String)
+                for c in content_columns()
+            }
         )
     return classified_rows(batch.lazy(), stored.lazy(), catalog).collect()
 
 
-def outcome(rows: list[dict[str, str]], catalog: pl.DataFrame, **kw: Any) -> list[tuple[str, str | None]]:
+def outcome(
+    rows: list[dict[str, str]], catalog: pl.DataFrame, **kw: Any
+) -> list[tuple[str, str | None]]:
     out = classify(rows, catalog, **kw)
     return list(zip(out["status"], out["reason"], strict=True))
 
@@ -61,7 +68,11 @@ def test_instants_with_an_offset_are_accepted(catalog, text, instant):
         ({"occurred_at": "2026-03-01T10:00:00"}, "NAIVE_TIMESTAMP", "has no UTC offset"),
         ({"occurred_at": "2026-03-01"}, "NAIVE_TIMESTAMP", "has no UTC offset"),
         ({"occurred_at": "yesterday"}, "INVALID_TIMESTAMP", "is not an ISO 8601 instant"),
-        ({"occurred_at": "2026-02-30T10:00:00Z"}, "INVALID_TIMESTAMP", "is not an ISO 8601 instant"),
+        (
+            {"occurred_at": "2026-02-30T10:00:00Z"},
+            "INVALID_TIMESTAMP",
+            "is not an ISO 8601 instant",
+        ),
         ({"occurred_at": "1999-12-31T23:59:59Z"}, "TIMESTAMP_OUT_OF_RANGE", "outside the years"),
         ({"occurred_at": ""}, "MISSING_FIELD", "occurred_at"),
         ({"event_id": ""}, "MISSING_FIELD", "event_id"),
@@ -71,7 +82,11 @@ def test_instants_with_an_offset_are_accepted(catalog, text, instant):
         ({"sku": "WRONG-SKU"}, "SKU_MISMATCH", "does not match the catalog"),
         ({"workspace_id": "w1"}, "INVALID_SUBJECT", "both user_id and workspace_id"),
         ({"user_id": ""}, "INVALID_SUBJECT", "neither user_id nor workspace_id"),
-        ({"user_id": "", "workspace_id": "w1", "subscriber_id": "s1"}, "INVALID_SUBJECT", "subscriber_id"),
+        (
+            {"user_id": "", "workspace_id": "w1", "subscriber_id": "s1"},
+            "INVALID_SUBJECT",
+            "subscriber_id",
+        ),
         ({"partner_org_id": "x" * 201}, "FIELD_TOO_LONG", "201 characters"),
     ],
 )
@@ -118,8 +133,14 @@ def test_first_valid_row_of_an_event_id_wins_even_after_an_invalid_one(catalog):
 
 
 def test_rows_already_in_the_lake_are_duplicates_or_conflicts(catalog):
-    stored = classify([raw_row(event_id="e1"), raw_row(event_id="e2")], catalog).select(content_columns())
-    rows = [raw_row(event_id="e1"), raw_row(event_id="e2", package="WEBEX_SUITE"), raw_row(event_id="e3")]
+    stored = classify([raw_row(event_id="e1"), raw_row(event_id="e2")], catalog).select(
+        content_columns()
+    )
+    rows = [
+        raw_row(event_id="e1"),
+        raw_row(event_id="e2", package="WEBEX_SUITE"),
+        raw_row(event_id="e3"),
+    ]
     out = classify(rows, catalog, stored=stored)
     assert list(zip(out["status"], out["reason"], strict=True)) == [
         ("DUPLICATE", None),

@@ -31,8 +31,17 @@ def test_counts_add_up_and_bad_rows_are_kept_with_their_reason(home, write_csv):
     )
     rc = Recon(home)
     result = rc.ingest([path])
-    assert (result.rows_read, result.accepted, result.duplicates, result.quarantined) == (5, 1, 1, 3)
-    assert result.reasons == {"CONFLICTING_DUPLICATE": 1, "NAIVE_TIMESTAMP": 1, "UNKNOWN_PACKAGE": 1}
+    assert (result.rows_read, result.accepted, result.duplicates, result.quarantined) == (
+        5,
+        1,
+        1,
+        3,
+    )
+    assert result.reasons == {
+        "CONFLICTING_DUPLICATE": 1,
+        "NAIVE_TIMESTAMP": 1,
+        "UNKNOWN_PACKAGE": 1,
+    }
     quarantine = scan_quarantine(rc.layout).collect().sort("source_row")
     assert quarantine.select("source_row", "event_id", "reason").rows() == [
         (3, "e2", "NAIVE_TIMESTAMP"),
@@ -89,24 +98,34 @@ def test_json_lines_and_parquet_are_read_and_bad_json_lines_quarantined(home, tm
     logs.mkdir()
     jsonl = logs / "a.jsonl"
     jsonl.write_text(
-        json.dumps(raw_row(event_id="j1")) + "\n"
+        json.dumps(raw_row(event_id="j1"))
+        + "\n"
         + "{not json\n\n"
-        + json.dumps([1, 2]) + "\n"
-        + json.dumps(raw_row(event_id="j2", license_id=None)) + "\n",
+        + json.dumps([1, 2])
+        + "\n"
+        + json.dumps(raw_row(event_id="j2", license_id=None))
+        + "\n",
         encoding="utf-8",
     )
     frame = pl.DataFrame([raw_row(event_id="p1"), raw_row(event_id="p2")]).with_columns(
-        occurred_at=pl.Series([datetime(2026, 3, 1, 10, tzinfo=UTC), datetime(2026, 3, 1, 11, tzinfo=UTC)])
+        occurred_at=pl.Series(
+            [datetime(2026, 3, 1, 10, tzinfo=UTC), datetime(2026, 3, 1, 11, tzinfo=UTC)]
+        )
     )
     frame.write_parquet(logs / "b.parquet")
-    frame.with_columns(pl.col("occurred_at").dt.replace_time_zone(None), event_id=pl.Series(["n1", "n2"])).write_parquet(
-        logs / "c.parquet"
-    )
+    frame.with_columns(
+        pl.col("occurred_at").dt.replace_time_zone(None), event_id=pl.Series(["n1", "n2"])
+    ).write_parquet(logs / "c.parquet")
     rc = Recon(home)
     result = rc.ingest([logs])
     assert (result.rows_read, result.accepted, result.quarantined) == (8, 4, 4)
     assert result.reasons == {"MALFORMED_ROW": 2, "NAIVE_TIMESTAMP": 2}
-    bad = scan_quarantine(rc.layout).filter(pl.col("reason") == "MALFORMED_ROW").collect().sort("source_row")
+    bad = (
+        scan_quarantine(rc.layout)
+        .filter(pl.col("reason") == "MALFORMED_ROW")
+        .collect()
+        .sort("source_row")
+    )
     assert bad.select("source_row", "original").rows() == [(2, "{not json"), (3, "[1, 2]")]
     assert "not valid JSON" in bad["detail"][0]
     assert sorted(_lake(rc)["event_id"].to_list()) == ["j1", "j2", "p1", "p2"]
@@ -128,8 +147,12 @@ def test_folders_are_walked_and_other_files_are_listed_as_skipped(home, write_cs
     (tmp_path / "logs" / "notes.txt").write_text("hello", encoding="utf-8")
     result = Recon(home).ingest([tmp_path / "logs"])
     assert result.accepted == 1
-    assert result.skipped == [{"path": str(tmp_path / "logs" / "notes.txt"),
-                               "reason": "not a log file (expected .csv, .jsonl, .ndjson, .parquet)"}]
+    assert result.skipped == [
+        {
+            "path": str(tmp_path / "logs" / "notes.txt"),
+            "reason": "not a log file (expected .csv, .jsonl, .ndjson, .parquet)",
+        }
+    ]
 
 
 def test_the_bundled_sample_ingests_exactly_as_its_manifest_says(tmp_path):
@@ -159,10 +182,14 @@ def test_store_views_show_the_lake_and_the_ledger(home, write_csv):
 def test_missing_path_is_reported(home, tmp_path):
     result = Recon(home).ingest([tmp_path / "nowhere"])
     assert result.files == []
-    assert result.skipped == [{"path": str(tmp_path / "nowhere"), "reason": "no such file or folder"}]
+    assert result.skipped == [
+        {"path": str(tmp_path / "nowhere"), "reason": "no such file or folder"}
+    ]
 
 
 def test_catalog_is_seeded_into_a_new_home(home):
     rc = Recon(home)
     assert rc.catalog().height == 8
-    assert (home / "catalog.csv").read_text() == (Path(__file__).parents[2] / "data" / "catalog.csv").read_text()
+    assert (home / "catalog.csv").read_text() == (
+        Path(__file__).parents[2] / "data" / "catalog.csv"
+    ).read_text()

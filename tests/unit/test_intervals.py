@@ -78,12 +78,21 @@ def test_implicit_package_change_closes_the_old_base_package(catalog):
         make_event("c", "2026-03-12T00:00:00Z", "UNASSIGN", "WEBEX_CALLING"),
     ]
     assert intervals_of(rows, catalog) == [
-        ("WEBEX_CALLING", "L1", "", _at("2026-03-01 00:00"), _at("2026-03-10 06:00"),
-         "IMPLICIT_PACKAGE_CHANGE"),
+        (
+            "WEBEX_CALLING",
+            "L1",
+            "",
+            _at("2026-03-01 00:00"),
+            _at("2026-03-10 06:00"),
+            "IMPLICIT_PACKAGE_CHANGE",
+        ),
         ("WEBEX_SUITE", "L1", "", _at("2026-03-10 06:00"), None, None),
     ]
     # The later UNASSIGN of the already-closed package is an orphan.
-    assert anomalies_of(rows, catalog) == [("IMPLICIT_PACKAGE_CHANGE", "b"), ("ORPHAN_UNASSIGN", "c")]
+    assert anomalies_of(rows, catalog) == [
+        ("IMPLICIT_PACKAGE_CHANGE", "b"),
+        ("ORPHAN_UNASSIGN", "c"),
+    ]
 
 
 def test_same_base_package_at_another_location_is_an_implicit_change(catalog):
@@ -92,8 +101,14 @@ def test_same_base_package_at_another_location_is_an_implicit_change(catalog):
         make_event("b", "2026-03-05T00:00:00Z", "ASSIGN", "WEBEX_CALLING", location_id="L2"),
     ]
     assert intervals_of(rows, catalog) == [
-        ("WEBEX_CALLING", "L1", "", _at("2026-03-01 00:00"), _at("2026-03-05 00:00"),
-         "IMPLICIT_PACKAGE_CHANGE"),
+        (
+            "WEBEX_CALLING",
+            "L1",
+            "",
+            _at("2026-03-01 00:00"),
+            _at("2026-03-05 00:00"),
+            "IMPLICIT_PACKAGE_CHANGE",
+        ),
         ("WEBEX_CALLING", "L2", "", _at("2026-03-05 00:00"), None, None),
     ]
 
@@ -132,8 +147,14 @@ def test_addon_beside_a_base_package_never_conflicts(catalog):
         make_event("d", "2026-03-04T00:00:00Z", "ASSIGN", "WEBEX_SUITE"),
     ]
     assert intervals_of(rows, catalog) == [
-        ("WEBEX_CALLING", "L1", "", _at("2026-03-01 00:00"), _at("2026-03-04 00:00"),
-         "IMPLICIT_PACKAGE_CHANGE"),
+        (
+            "WEBEX_CALLING",
+            "L1",
+            "",
+            _at("2026-03-01 00:00"),
+            _at("2026-03-04 00:00"),
+            "IMPLICIT_PACKAGE_CHANGE",
+        ),
         ("ATTENDANT_CONSOLE", "L1", "", _at("2026-03-02 00:00"), None, None),
         ("CALL_RECORDING", "L1", "", _at("2026-03-03 00:00"), None, None),
         ("WEBEX_SUITE", "L1", "", _at("2026-03-04 00:00"), None, None),
@@ -172,11 +193,21 @@ def test_arrival_order_does_not_matter(catalog):
         make_event("a", "2026-03-01T00:00:00Z", "ASSIGN", "WEBEX_CALLING"),
         make_event("b", "2026-03-05T00:00:00Z", "ASSIGN", "WEBEX_SUITE"),
     ]
-    assert intervals_of(rows, catalog) == intervals_of(list(reversed(rows)), catalog) == [
-        ("WEBEX_CALLING", "L1", "", _at("2026-03-01 00:00"), _at("2026-03-05 00:00"),
-         "IMPLICIT_PACKAGE_CHANGE"),
-        ("WEBEX_SUITE", "L1", "", _at("2026-03-05 00:00"), _at("2026-03-09 00:00"), "UNASSIGN"),
-    ]
+    assert (
+        intervals_of(rows, catalog)
+        == intervals_of(list(reversed(rows)), catalog)
+        == [
+            (
+                "WEBEX_CALLING",
+                "L1",
+                "",
+                _at("2026-03-01 00:00"),
+                _at("2026-03-05 00:00"),
+                "IMPLICIT_PACKAGE_CHANGE",
+            ),
+            ("WEBEX_SUITE", "L1", "", _at("2026-03-05 00:00"), _at("2026-03-09 00:00"), "UNASSIGN"),
+        ]
+    )
 
 
 def test_same_day_assign_and_unassign(catalog):
@@ -191,9 +222,30 @@ def test_same_day_assign_and_unassign(catalog):
 
 def test_empty_license_and_location_are_values_of_their_own(catalog):
     rows = [
-        make_event("a", "2026-03-01T00:00:00Z", "ASSIGN", "ATTENDANT_CONSOLE", license_id="", location_id=""),
-        make_event("b", "2026-03-02T00:00:00Z", "ASSIGN", "ATTENDANT_CONSOLE", license_id="LIC", location_id=""),
-        make_event("c", "2026-03-03T00:00:00Z", "UNASSIGN", "ATTENDANT_CONSOLE", license_id="", location_id=""),
+        make_event(
+            "a",
+            "2026-03-01T00:00:00Z",
+            "ASSIGN",
+            "ATTENDANT_CONSOLE",
+            license_id="",
+            location_id="",
+        ),
+        make_event(
+            "b",
+            "2026-03-02T00:00:00Z",
+            "ASSIGN",
+            "ATTENDANT_CONSOLE",
+            license_id="LIC",
+            location_id="",
+        ),
+        make_event(
+            "c",
+            "2026-03-03T00:00:00Z",
+            "UNASSIGN",
+            "ATTENDANT_CONSOLE",
+            license_id="",
+            location_id="",
+        ),
     ]
     assert intervals_of(rows, catalog) == [
         ("ATTENDANT_CONSOLE", "", "", _at("2026-03-01 00:00"), _at("2026-03-03 00:00"), "UNASSIGN"),
@@ -208,7 +260,9 @@ def test_workspaces_and_users_are_separate_subjects(catalog):
         make_event("b", "2026-03-01T00:00:00Z", "ASSIGN", "WEBEX_CALLING", user_id="w1"),
     ]
     out = assignment_intervals(events_frame(rows), catalog).collect().sort("subject_type")
-    assert out.select("subject_type", "subject_id", "user_id", "workspace_id", "package").rows() == [
+    assert out.select(
+        "subject_type", "subject_id", "user_id", "workspace_id", "package"
+    ).rows() == [
         ("USER", "w1", "w1", "", "WEBEX_CALLING"),
         ("WORKSPACE", "w1", "", "w1", "COMMON_AREA_CALLING"),
     ]
@@ -216,8 +270,22 @@ def test_workspaces_and_users_are_separate_subjects(catalog):
 
 def test_interval_carries_attributes_of_its_opening_assign(catalog):
     rows = [
-        make_event("a", "2026-03-01T00:00:00Z", "ASSIGN", "WEBEX_CALLING", subscription_id="S1", subscriber_id="sub-1"),
-        make_event("b", "2026-03-02T00:00:00Z", "ASSIGN", "WEBEX_CALLING", subscription_id="S2", subscriber_id="sub-2"),
+        make_event(
+            "a",
+            "2026-03-01T00:00:00Z",
+            "ASSIGN",
+            "WEBEX_CALLING",
+            subscription_id="S1",
+            subscriber_id="sub-1",
+        ),
+        make_event(
+            "b",
+            "2026-03-02T00:00:00Z",
+            "ASSIGN",
+            "WEBEX_CALLING",
+            subscription_id="S2",
+            subscriber_id="sub-2",
+        ),
     ]
     out = assignment_intervals(events_frame(rows), catalog).collect()
     assert out.select("subscription_id", "subscriber_id", "opened_by", "closed_by").rows() == [

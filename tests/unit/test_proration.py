@@ -17,15 +17,23 @@ NOW = to_micros(datetime(2030, 1, 1, tzinfo=UTC))
 
 
 def usage(
-    rows: list[dict[str, Any]], catalog: pl.DataFrame, start: date, end: date, zone: str = "UTC",
+    rows: list[dict[str, Any]],
+    catalog: pl.DataFrame,
+    start: date,
+    end: date,
+    zone: str = "UTC",
     until: int = NOW,
 ) -> list[tuple[str, str, date, date]]:
     intervals = assignment_intervals(events_frame(rows), catalog)
     customers = pl.LazyFrame({"customer_org_id": ["C1", "C2"], "zone": [zone, zone]})
     out = user_usage(intervals, customers, {zone: day_table(zone, start, end)}, until).collect()
     return [
-        (r["package"], f"{r['quantity_micros'] // 10**6}.{r['quantity_micros'] % 10**6:06d}",
-         r["first_day"], r["last_day"])
+        (
+            r["package"],
+            f"{r['quantity_micros'] // 10**6}.{r['quantity_micros'] % 10**6:06d}",
+            r["first_day"],
+            r["last_day"],
+        )
         for r in out.sort("package").iter_rows(named=True)
     ]
 
@@ -174,11 +182,24 @@ def test_implicit_change_splits_the_day_between_packages(catalog):
 def test_overlapping_intervals_of_one_row_count_once():
     at = lambda text: datetime.fromisoformat(text).replace(tzinfo=UTC)  # noqa: E731
     row = {
-        "customer_org_id": "C1", "subject_type": "USER", "subject_id": "u1", "package": "WEBEX_CALLING",
-        "location_id": "L1", "license_id": "", "kind": "BASE", "end_reason": None,
-        "partner_org_id": "P1", "partner_name": "P", "subscription_id": "S1", "sub_partner_org_id": "",
-        "customer_external_id": "", "subscriber_id": "", "user_id": "u1", "workspace_id": "",
-        "opened_by": "x", "closed_by": None,
+        "customer_org_id": "C1",
+        "subject_type": "USER",
+        "subject_id": "u1",
+        "package": "WEBEX_CALLING",
+        "location_id": "L1",
+        "license_id": "",
+        "kind": "BASE",
+        "end_reason": None,
+        "partner_org_id": "P1",
+        "partner_name": "P",
+        "subscription_id": "S1",
+        "sub_partner_org_id": "",
+        "customer_external_id": "",
+        "subscriber_id": "",
+        "user_id": "u1",
+        "workspace_id": "",
+        "opened_by": "x",
+        "closed_by": None,
     }
     intervals = pl.DataFrame(
         [
@@ -188,7 +209,9 @@ def test_overlapping_intervals_of_one_row_count_once():
         ]
     ).with_columns(pl.col("start", "end").dt.cast_time_unit("us"))
     merged = merged_intervals(intervals.lazy()).collect()
-    assert merged.select("start", "end").rows() == [(at("2026-03-10 00:00"), at("2026-03-10 18:00"))]
+    assert merged.select("start", "end").rows() == [
+        (at("2026-03-10 00:00"), at("2026-03-10 18:00"))
+    ]
     table = day_table("UTC", date(2026, 3, 10), date(2026, 3, 10))
     daily = daily_quantities(intervals.lazy(), table, NOW).collect()
     assert daily.select("day", "assigned_us", "day_length").rows() == [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -19,24 +18,74 @@ OCT = {"start": date(2026, 10, 1), "end": date(2026, 10, 31)}
 
 def _events() -> list[dict[str, str]]:
     return [
-        # C1 (direct customer, external id X1): u1 Calling all October, ATTENDANT add-on half of Oct 10.
-        raw_row(event_id="a1", occurred_at="2026-09-15T08:00:00Z", user_id="u1", subscriber_id="s-1",
-                customer_external_id="X1", location_id="L1"),
-        raw_row(event_id="a2", occurred_at="2026-10-10T00:00:00Z", user_id="u1", package="ATTENDANT_CONSOLE",
-                customer_external_id="X1", location_id="L1", license_id="LIC-A"),
-        raw_row(event_id="a3", occurred_at="2026-10-10T12:00:00Z", action="UNASSIGN", user_id="u1",
-                package="ATTENDANT_CONSOLE", customer_external_id="X1", location_id="L1", license_id="LIC-A"),
+        # C1 (direct, external id X1): u1 Calling all October, ATTENDANT add-on half of Oct 10.
+        raw_row(
+            event_id="a1",
+            occurred_at="2026-09-15T08:00:00Z",
+            user_id="u1",
+            subscriber_id="s-1",
+            customer_external_id="X1",
+            location_id="L1",
+        ),
+        raw_row(
+            event_id="a2",
+            occurred_at="2026-10-10T00:00:00Z",
+            user_id="u1",
+            package="ATTENDANT_CONSOLE",
+            customer_external_id="X1",
+            location_id="L1",
+            license_id="LIC-A",
+        ),
+        raw_row(
+            event_id="a3",
+            occurred_at="2026-10-10T12:00:00Z",
+            action="UNASSIGN",
+            user_id="u1",
+            package="ATTENDANT_CONSOLE",
+            customer_external_id="X1",
+            location_id="L1",
+            license_id="LIC-A",
+        ),
         # C1: workspace w1 Common Area Calling from Oct 21 (11 days), at L2.
-        raw_row(event_id="a4", occurred_at="2026-10-21T00:00:00Z", user_id="", workspace_id="w1",
-                package="COMMON_AREA_CALLING", customer_external_id="X1", location_id="L2"),
+        raw_row(
+            event_id="a4",
+            occurred_at="2026-10-21T00:00:00Z",
+            user_id="",
+            workspace_id="w1",
+            package="COMMON_AREA_CALLING",
+            customer_external_id="X1",
+            location_id="L2",
+        ),
         # C2 (sub-partner SP1): u2 Suite Oct 1-5, then churned; held in September too.
-        raw_row(event_id="b1", occurred_at="2026-09-01T00:00:00Z", customer_org_id="C2", user_id="u2",
-                package="WEBEX_SUITE", sub_partner_org_id="SP1", location_id="M1"),
-        raw_row(event_id="b2", occurred_at="2026-10-06T00:00:00Z", action="UNASSIGN", customer_org_id="C2",
-                user_id="u2", package="WEBEX_SUITE", sub_partner_org_id="SP1", location_id="M1"),
+        raw_row(
+            event_id="b1",
+            occurred_at="2026-09-01T00:00:00Z",
+            customer_org_id="C2",
+            user_id="u2",
+            package="WEBEX_SUITE",
+            sub_partner_org_id="SP1",
+            location_id="M1",
+        ),
+        raw_row(
+            event_id="b2",
+            occurred_at="2026-10-06T00:00:00Z",
+            action="UNASSIGN",
+            customer_org_id="C2",
+            user_id="u2",
+            package="WEBEX_SUITE",
+            sub_partner_org_id="SP1",
+            location_id="M1",
+        ),
         # C3 (sub-partner SP2): u3 Voice from Oct 30 06:00 (1.75 days).
-        raw_row(event_id="c1", occurred_at="2026-10-30T06:00:00Z", customer_org_id="C3", user_id="u3",
-                package="WEBEX_VOICE", sub_partner_org_id="SP2", location_id="N1"),
+        raw_row(
+            event_id="c1",
+            occurred_at="2026-10-30T06:00:00Z",
+            customer_org_id="C3",
+            user_id="u3",
+            package="WEBEX_VOICE",
+            sub_partner_org_id="SP2",
+            location_id="N1",
+        ),
     ]
 
 
@@ -56,14 +105,66 @@ def test_user_report_rows(rc):
     report = rc.create_report(ReportRequest(type="USER", **OCT))
     assert report.status == "COMPLETED"
     assert rc.report_csv(report.id).columns == [
-        "PARTNER_NAME", "PARTNER_ORG_ID", "SUBSCRIPTION_ID", "SERVICE_NAME", "SKU", "DESCRIPTION",
-        "CONSUMPTION_START_DATE", "CONSUMPTION_END_DATE", "QUANTITY", "CUSTOMER_ORG_ID",
-        "CUSTOMER_EXTERNAL_ID", "SUBSCRIBER_ID", "USER_ID", "WORKSPACE_ID", "LOCATION_ID", "LICENSE_ID",
+        "PARTNER_NAME",
+        "PARTNER_ORG_ID",
+        "SUBSCRIPTION_ID",
+        "SERVICE_NAME",
+        "SKU",
+        "DESCRIPTION",
+        "CONSUMPTION_START_DATE",
+        "CONSUMPTION_END_DATE",
+        "QUANTITY",
+        "CUSTOMER_ORG_ID",
+        "CUSTOMER_EXTERNAL_ID",
+        "SUBSCRIBER_ID",
+        "USER_ID",
+        "WORKSPACE_ID",
+        "LOCATION_ID",
+        "LICENSE_ID",
     ]
-    assert [(r[3], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]) for r in _csv(rc, report.id)] == [
-        ("COMMON_AREA_CALLING", "2026-10-21", "2026-10-31", "11.000000", "C1", "X1", "", "", "w1", "L2", ""),
-        ("ATTENDANT_CONSOLE", "2026-10-10", "2026-10-10", "0.500000", "C1", "X1", "s-1", "u1", "", "L1", "LIC-A"),
-        ("WEBEX_CALLING", "2026-10-01", "2026-10-31", "31.000000", "C1", "X1", "s-1", "u1", "", "L1", ""),
+    assert [
+        (r[3], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15])
+        for r in _csv(rc, report.id)
+    ] == [
+        (
+            "COMMON_AREA_CALLING",
+            "2026-10-21",
+            "2026-10-31",
+            "11.000000",
+            "C1",
+            "X1",
+            "",
+            "",
+            "w1",
+            "L2",
+            "",
+        ),
+        (
+            "ATTENDANT_CONSOLE",
+            "2026-10-10",
+            "2026-10-10",
+            "0.500000",
+            "C1",
+            "X1",
+            "s-1",
+            "u1",
+            "",
+            "L1",
+            "LIC-A",
+        ),
+        (
+            "WEBEX_CALLING",
+            "2026-10-01",
+            "2026-10-31",
+            "31.000000",
+            "C1",
+            "X1",
+            "s-1",
+            "u1",
+            "",
+            "L1",
+            "",
+        ),
         ("WEBEX_SUITE", "2026-10-01", "2026-10-05", "5.000000", "C2", "", "", "u2", "", "M1", ""),
         ("WEBEX_VOICE", "2026-10-30", "2026-10-31", "1.750000", "C3", "", "", "u3", "", "N1", ""),
     ]
@@ -75,7 +176,13 @@ def test_partner_customer_and_location_reports_tie_out(rc):
     partner = rc.create_report(ReportRequest(type="PARTNER", **OCT))
     assert [(r[3], r[4], r[6], r[7], r[8]) for r in _csv(rc, partner.id)] == [
         ("ATTENDANT_CONSOLE", "PLACEHOLDER-SKU-ATC-0101", "2026-10-10", "2026-10-10", "0.500000"),
-        ("COMMON_AREA_CALLING", "PLACEHOLDER-SKU-CAC-0001", "2026-10-21", "2026-10-31", "11.000000"),
+        (
+            "COMMON_AREA_CALLING",
+            "PLACEHOLDER-SKU-CAC-0001",
+            "2026-10-21",
+            "2026-10-31",
+            "11.000000",
+        ),
         ("WEBEX_CALLING", "PLACEHOLDER-SKU-CAL-0003", "2026-10-01", "2026-10-31", "31.000000"),
         ("WEBEX_SUITE", "PLACEHOLDER-SKU-STE-0004", "2026-10-01", "2026-10-05", "5.000000"),
         ("WEBEX_VOICE", "PLACEHOLDER-SKU-VOI-0002", "2026-10-30", "2026-10-31", "1.750000"),
@@ -85,7 +192,8 @@ def test_partner_customer_and_location_reports_tie_out(rc):
     user = rc.create_report(ReportRequest(type="USER", **OCT))
     assert {r.total_quantity for r in (partner, customer, location, user)} == {"49.250000"}
     sums = rc.sql(
-        "SELECT type, service_name, sum(quantity)::VARCHAR AS q FROM report_lines GROUP BY ALL ORDER BY ALL"
+        "SELECT type, service_name, sum(quantity)::VARCHAR AS q "
+        "FROM report_lines GROUP BY ALL ORDER BY ALL"
     )
     by_type: dict[str, list[tuple[str, str]]] = {}
     for report_type, service, quantity in sums.rows():
@@ -95,7 +203,11 @@ def test_partner_customer_and_location_reports_tie_out(rc):
 
 def test_location_report_columns(rc):
     report = rc.create_report(ReportRequest(type="LOCATION", **OCT))
-    assert rc.report_csv(report.id).columns[-3:] == ["CUSTOMER_ORG_ID", "CUSTOMER_EXTERNAL_ID", "LOCATION_ID"]
+    assert rc.report_csv(report.id).columns[-3:] == [
+        "CUSTOMER_ORG_ID",
+        "CUSTOMER_EXTERNAL_ID",
+        "LOCATION_ID",
+    ]
     assert ("C1", "L2", "11.000000") in [(r[9], r[11], r[8]) for r in _csv(rc, report.id)]
 
 
@@ -134,19 +246,37 @@ def test_point_in_time_defaults_to_now_and_never_conflicts(rc):
 @pytest.mark.parametrize(
     ("request_fields", "message"),
     [
-        ({"type": "PARTNER", "category": "POINT_IN_TIME"}, "POINT_IN_TIME reports exist for CUSTOMER and USER only"),
-        ({"type": "LOCATION", "category": "POINT_IN_TIME"}, "POINT_IN_TIME reports exist for CUSTOMER and USER only"),
+        (
+            {"type": "PARTNER", "category": "POINT_IN_TIME"},
+            "POINT_IN_TIME reports exist for CUSTOMER and USER only",
+        ),
+        (
+            {"type": "LOCATION", "category": "POINT_IN_TIME"},
+            "POINT_IN_TIME reports exist for CUSTOMER and USER only",
+        ),
         ({"type": "INVOICE", **OCT}, "type 'INVOICE' is not a report type"),
-        ({"type": "USER", "category": "MONTHLY", **OCT}, "category 'MONTHLY' is not a report category"),
+        (
+            {"type": "USER", "category": "MONTHLY", **OCT},
+            "category 'MONTHLY' is not a report category",
+        ),
         ({"type": "USER", "end": date(2026, 10, 31)}, "billingStartDate is required"),
         ({"type": "USER", "start": date(2026, 10, 31)}, "billingEndDate is required"),
-        ({"type": "USER", "start": date(2026, 10, 31), "end": date(2026, 10, 1)},
-         "billingStartDate 2026-10-31 is after billingEndDate 2026-10-01"),
-        ({"type": "USER", "start": date(2021, 11, 20), "end": date(2021, 11, 30)},
-         "billingStartDate 2021-11-20 is more than 5 years ago"),
-        ({"type": "USER", "start": date(2026, 11, 1), "end": date(2026, 11, 21)},
-         "billingEndDate 2026-11-21 is not before today (2026-11-21 in the billing time zone)"),
-        ({"type": "USER", "as_of": datetime(2026, 10, 1, tzinfo=UTC), **OCT}, "asOf applies to POINT_IN_TIME"),
+        (
+            {"type": "USER", "start": date(2026, 10, 31), "end": date(2026, 10, 1)},
+            "billingStartDate 2026-10-31 is after billingEndDate 2026-10-01",
+        ),
+        (
+            {"type": "USER", "start": date(2021, 11, 20), "end": date(2021, 11, 30)},
+            "billingStartDate 2021-11-20 is more than 5 years ago",
+        ),
+        (
+            {"type": "USER", "start": date(2026, 11, 1), "end": date(2026, 11, 21)},
+            "billingEndDate 2026-11-21 is not before today (2026-11-21 in the billing time zone)",
+        ),
+        (
+            {"type": "USER", "as_of": datetime(2026, 10, 1, tzinfo=UTC), **OCT},
+            "asOf applies to POINT_IN_TIME",
+        ),
         ({"type": "USER", "timezone": "Mars/Olympus", **OCT}, "unknown time zone 'Mars/Olympus'"),
     ],
 )
@@ -157,8 +287,18 @@ def test_bad_requests_name_the_field_and_store_nothing(rc, request_fields, messa
 
 
 def test_five_years_back_is_allowed_and_yesterday_is_the_last_day(rc):
-    assert rc.create_report(ReportRequest(type="USER", start=date(2021, 11, 21), end=date(2021, 11, 21))).status == "COMPLETED"
-    assert rc.create_report(ReportRequest(type="USER", start=date(2026, 11, 20), end=date(2026, 11, 20))).status == "COMPLETED"
+    assert (
+        rc.create_report(
+            ReportRequest(type="USER", start=date(2021, 11, 21), end=date(2021, 11, 21))
+        ).status
+        == "COMPLETED"
+    )
+    assert (
+        rc.create_report(
+            ReportRequest(type="USER", start=date(2026, 11, 20), end=date(2026, 11, 20))
+        ).status
+        == "COMPLETED"
+    )
 
 
 def test_today_is_taken_in_the_billing_time_zone(rc, monkeypatch):
@@ -167,7 +307,10 @@ def test_today_is_taken_in_the_billing_time_zone(rc, monkeypatch):
     request = {"type": "USER", "start": date(2026, 11, 21), "end": date(2026, 11, 21)}
     with pytest.raises(BadInputError, match="not before today"):
         rc.create_report(ReportRequest(**request))
-    assert rc.create_report(ReportRequest(**request, timezone="Pacific/Kiritimati")).status == "COMPLETED"
+    assert (
+        rc.create_report(ReportRequest(**request, timezone="Pacific/Kiritimati")).status
+        == "COMPLETED"
+    )
 
 
 def test_a_second_reconciliation_report_conflicts_until_the_first_is_deleted(rc):
@@ -177,7 +320,10 @@ def test_a_second_reconciliation_report_conflicts_until_the_first_is_deleted(rc)
     assert info.value.hint == f"delete it first: recon report delete {first.id}"
     # Another type, period or scope does not conflict.
     assert rc.create_report(ReportRequest(type="CUSTOMER", **OCT)).status == "COMPLETED"
-    assert rc.create_report(ReportRequest(type="USER", sub_partner_org_id="SP1", **OCT)).status == "COMPLETED"
+    assert (
+        rc.create_report(ReportRequest(type="USER", sub_partner_org_id="SP1", **OCT)).status
+        == "COMPLETED"
+    )
     rc.delete_report(first.id)
     assert rc.create_report(ReportRequest(type="USER", **OCT)).status == "COMPLETED"
 
@@ -185,7 +331,9 @@ def test_a_second_reconciliation_report_conflicts_until_the_first_is_deleted(rc)
 def test_a_failed_report_does_not_block_and_says_why(rc):
     catalog = rc.layout.catalog
     original = catalog.read_text()
-    catalog.write_text("\n".join(line for line in original.splitlines() if "WEBEX_VOICE" not in line) + "\n")
+    catalog.write_text(
+        "\n".join(line for line in original.splitlines() if "WEBEX_VOICE" not in line) + "\n"
+    )
     failed = rc.create_report(ReportRequest(type="USER", **OCT))
     assert failed.status == "FAILED"
     assert failed.errors[0]["code"] == "BAD_INPUT"
@@ -197,10 +345,25 @@ def test_a_failed_report_does_not_block_and_says_why(rc):
 
 def test_rows_that_break_the_contract_fail_the_report_and_write_no_csv(rc):
     request = ReportRequest(type="PARTNER", category="RECONCILIATION", **OCT)
-    report = register_report(rc.store, request, rc.settings.zones, datetime(2026, 11, 21, tzinfo=UTC))
-    bad = pl.DataFrame({c: ["x"] for c in [
-        "PARTNER_NAME", "PARTNER_ORG_ID", "SUBSCRIPTION_ID", "SERVICE_NAME", "SKU", "DESCRIPTION",
-        "CONSUMPTION_START_DATE", "CONSUMPTION_END_DATE", "QUANTITY"]})
+    report = register_report(
+        rc.store, request, rc.settings.zones, datetime(2026, 11, 21, tzinfo=UTC)
+    )
+    bad = pl.DataFrame(
+        {
+            c: ["x"]
+            for c in [
+                "PARTNER_NAME",
+                "PARTNER_ORG_ID",
+                "SUBSCRIPTION_ID",
+                "SERVICE_NAME",
+                "SKU",
+                "DESCRIPTION",
+                "CONSUMPTION_START_DATE",
+                "CONSUMPTION_END_DATE",
+                "QUANTITY",
+            ]
+        }
+    )
     done = complete_report(rc.store, report, bad)
     assert done.status == "FAILED"
     assert done.errors[0]["code"] == "SCHEMA_VIOLATION"
@@ -236,12 +399,20 @@ def test_delete_removes_the_csv_and_the_rows(rc):
 
 
 def test_list_filters_match_exactly_and_sort(rc):
-    a = rc.create_report(ReportRequest(type="USER", start=date(2026, 10, 1), end=date(2026, 10, 31)))
-    b = rc.create_report(ReportRequest(type="USER", start=date(2026, 10, 1), end=date(2026, 10, 15)))
-    c = rc.create_report(ReportRequest(type="PARTNER", start=date(2026, 9, 1), end=date(2026, 9, 30)))
-    assert [r.id for r in rc.list_reports(start=date(2026, 10, 1), end=date(2026, 10, 15))] == [b.id]
+    a = rc.create_report(
+        ReportRequest(type="USER", start=date(2026, 10, 1), end=date(2026, 10, 31))
+    )
+    b = rc.create_report(
+        ReportRequest(type="USER", start=date(2026, 10, 1), end=date(2026, 10, 15))
+    )
+    c = rc.create_report(
+        ReportRequest(type="PARTNER", start=date(2026, 9, 1), end=date(2026, 9, 30))
+    )
+    assert [r.id for r in rc.list_reports(start=date(2026, 10, 1), end=date(2026, 10, 15))] == [
+        b.id
+    ]
     assert [r.id for r in rc.list_reports(report_type="PARTNER")] == [c.id]
-    assert [r.id for r in rc.list_reports(sort_by="billingStartDate")][0] == c.id
+    assert next(r.id for r in rc.list_reports(sort_by="billingStartDate")) == c.id
     assert [r.id for r in rc.list_reports(sort_by="billingEndDate")] == [c.id, b.id, a.id]
     assert [r.id for r in rc.list_reports(sort_by="id")] == sorted([a.id, b.id, c.id])
     assert rc.list_reports(status="FAILED") == []
@@ -250,17 +421,30 @@ def test_list_filters_match_exactly_and_sort(rc):
 
 
 def test_per_customer_billing_zone_from_the_home_config(rc):
-    (rc.home / "recon.toml").write_text('[billing]\ntimezone = "UTC"\n[billing.customers]\nC3 = "Asia/Kolkata"\n')
+    (rc.home / "recon.toml").write_text(
+        '[billing]\ntimezone = "UTC"\n[billing.customers]\nC3 = "Asia/Kolkata"\n'
+    )
     zoned = Recon(rc.home)
     report = zoned.create_report(ReportRequest(type="USER", sub_partner_org_id="SP2", **OCT))
     # 2026-10-30T06:00Z is 11:30 in Kolkata: 12.5 h of the 30th, and the whole 31st.
-    assert [(r[8], r[6], r[7]) for r in _csv(zoned, report.id)] == [("1.520833", "2026-10-30", "2026-10-31")]
+    assert [(r[8], r[6], r[7]) for r in _csv(zoned, report.id)] == [
+        ("1.520833", "2026-10-30", "2026-10-31")
+    ]
 
 
 def test_json_shape_carries_the_fields_scripts_need(rc):
     report = rc.create_report(ReportRequest(type="USER", **OCT)).as_json()
-    assert {"id", "status", "type", "category", "billingStartDate", "billingEndDate", "created", "errors",
-            "csvPath"} <= set(report)
+    assert {
+        "id",
+        "status",
+        "type",
+        "category",
+        "billingStartDate",
+        "billingEndDate",
+        "created",
+        "errors",
+        "csvPath",
+    } <= set(report)
     assert report["billingStartDate"] == "2026-10-01"
     assert report["created"] == "2026-11-21T12:00:00.000000Z"
-    assert os.path.exists(report["csvPath"])
+    assert Path(report["csvPath"]).exists()

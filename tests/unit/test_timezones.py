@@ -61,9 +61,9 @@ def test_a_skipped_local_date_is_a_zero_length_day():
 
 def test_midnight_inside_a_dst_gap_starts_the_day_when_the_gap_ends():
     # America/Santiago sprang forward at local midnight on 2026-09-06: 00:00 never existed.
-    assert _iso(first_instant(date(2026, 9, 6), __import__("zoneinfo").ZoneInfo("America/Santiago"))) == (
-        "2026-09-06T04:00:00+00:00"
-    )
+    assert _iso(
+        first_instant(date(2026, 9, 6), __import__("zoneinfo").ZoneInfo("America/Santiago"))
+    ) == ("2026-09-06T04:00:00+00:00")
 
 
 def test_leap_day_is_a_day_of_its_own():
