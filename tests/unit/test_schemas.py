@@ -1,0 +1,104 @@
+"""The YAML contracts: column order per report type, checks that bite."""
+
+from __future__ import annotations
+
+import pandera.errors
+import polars as pl
+import pytest
+
+from recon.schemas import report_categories, report_contract
+
+
+def test_report_columns_follow_the_rules_order():
+    assert report_contract("PARTNER", "RECONCILIATION").names == [
+        "PARTNER_NAME",
+        "PARTNER_ORG_ID",
+        "SUBSCRIPTION_ID",
+        "SERVICE_NAME",
+        "SKU",
+        "DESCRIPTION",
+        "CONSUMPTION_START_DATE",
+        "CONSUMPTION_END_DATE",
+        "QUANTITY",
+    ]
+    assert report_contract("LOCATION", "RECONCILIATION").names[-3:] == [
+        "CUSTOMER_ORG_ID",
+        "CUSTOMER_EXTERNAL_ID",
+        "LOCATION_ID",
+    ]
+    assert report_contract("USER", "POINT_IN_TIME").names[-1] == "REPORT_DATE"
+
+
+def test_point_in_time_exists_for_customer_and_user_only():
+    assert report_categories("PARTNER") == ("RECONCILIATION",)
+    assert report_categories("LOCATION") == ("RECONCILIATION",)
+    assert report_categories("CUSTOMER") == ("RECONCILIATION", "POINT_IN_TIME")
+    assert report_categories("USER") == ("RECONCILIATION", "POINT_IN_TIME")
+
+
+def _partner_row(**overrides: str) -> pl.DataFrame:
+    row = {
+        "PARTNER_NAME": "P",
+        "PARTNER_ORG_ID": "P1",
+        "SUBSCRIPTION_ID": "S1",
+        "SERVICE_NAME": "WEBEX_CALLING",
+        "SKU": "X",
+        "DESCRIPTION": "D",
+        "CONSUMPTION_START_DATE": "2026-10-01",
+        "CONSUMPTION_END_DATE": "2026-10-31",
+        "QUANTITY": "31.000000",
+    }
+    row.update(overrides)
+    return pl.DataFrame([row])
+
+
+def test_a_valid_row_passes():
+    report_contract("PARTNER", "RECONCILIATION").validate(_partner_row())
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"QUANTITY": "31.00"},
+        {"QUANTITY": "-1.000000"},
+        {"CONSUMPTION_START_DATE": "2026-02-30"},
+        {"CONSUMPTION_END_DATE": "31/10/2026"},
+        {"PARTNER_ORG_ID": ""},
+        {"SERVICE_NAME": "webex calling"},
+    ],
+)
+def test_bad_values_are_caught(overrides):
+    with pytest.raises(pandera.errors.SchemaErrors):
+        report_contract("PARTNER", "RECONCILIATION").validate(_partner_row(**overrides))
+
+
+def test_columns_out_of_order_or_extra_are_caught():
+    contract = report_contract("PARTNER", "RECONCILIATION")
+    row = _partner_row()
+    with pytest.raises(pandera.errors.SchemaErrors):
+        contract.validate(row.select(reversed(row.columns)))
+    with pytest.raises(pandera.errors.SchemaErrors):
+        contract.validate(row.with_columns(EXTRA=pl.lit("x")))
+
+
+def test_duplicate_keys_are_caught():
+    with pytest.raises(pandera.errors.SchemaErrors):
+        report_contract("PARTNER", "RECONCILIATION").validate(
+            pl.concat([_partner_row(), _partner_row()])
+        )
+
+
+def test_user_rows_need_exactly_one_subject():
+    contract = report_contract("USER", "POINT_IN_TIME")
+    base = dict.fromkeys(contract.names, "x") | {
+        "SERVICE_NAME": "WEBEX_CALLING",
+        "QUANTITY": "1.000000",
+        "REPORT_DATE": "2026-10-01T00:00:00.000000Z",
+        "USER_ID": "u1",
+        "WORKSPACE_ID": "",
+    }
+    contract.validate(pl.DataFrame([base]))
+    with pytest.raises(pandera.errors.SchemaErrors):
+        contract.validate(pl.DataFrame([base | {"WORKSPACE_ID": "w1"}]))
+    with pytest.raises(pandera.errors.SchemaErrors):
+        contract.validate(pl.DataFrame([base | {"USER_ID": ""}]))
