@@ -432,6 +432,19 @@ def test_per_customer_billing_zone_from_the_home_config(rc):
     ]
 
 
+def test_per_partner_billing_zone_and_the_forced_zone(rc):
+    (rc.home / "recon.toml").write_text('[billing.partners]\nP1 = "Asia/Kolkata"\n')
+    zoned = Recon(rc.home)
+    report = zoned.create_report(ReportRequest(type="USER", sub_partner_org_id="SP2", **OCT))
+    assert [r[8] for r in _csv(zoned, report.id)] == ["1.520833"]  # as above, via the partner
+    zoned.delete_report(report.id)
+    forced = zoned.create_report(
+        ReportRequest(type="USER", sub_partner_org_id="SP2", timezone="UTC", **OCT)
+    )
+    assert [r[8] for r in _csv(zoned, forced.id)] == ["1.750000"]
+    assert forced.timezone == "UTC"
+
+
 def test_json_shape_carries_the_fields_scripts_need(rc):
     report = rc.create_report(ReportRequest(type="USER", **OCT)).as_json()
     assert {
