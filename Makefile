@@ -8,8 +8,6 @@ STAMP := $(VENV)/.installed
 DEMO_HOME ?= .demo
 # The sample covers 2026-09..10; pinning the clock keeps the demo valid in any year.
 DEMO_NOW ?= 2026-11-21T12:00:00Z
-DEMO_START ?= 2026-10-01
-DEMO_END ?= 2026-10-31
 
 export TZ := UTC
 export PYTHONDONTWRITEBYTECODE := 1
@@ -30,25 +28,27 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
-demo: install ## Install, ingest data/sample, build every report for October 2026, summarise
+demo: install ## Install, then run October 2026 on the bundled sample: ingest, reports, reconcile
 	rm -rf $(DEMO_HOME)
-	@echo "== ingest the bundled sample logs (data/sample) into $(DEMO_HOME)"
-	RECON_NOW=$(DEMO_NOW) $(BIN)/recon --home $(DEMO_HOME) ingest data/sample
-	@echo "== build every report type for $(DEMO_START)..$(DEMO_END)"
-	@for type in PARTNER CUSTOMER LOCATION USER; do \
-		RECON_NOW=$(DEMO_NOW) $(BIN)/recon --home $(DEMO_HOME) report create --type $$type \
-			--start $(DEMO_START) --end $(DEMO_END) --json > /dev/null || exit $$?; \
-	done
+	@echo "== the monthly batch: ingest data/sample, build every report type for 2026-10,"
+	@echo "== reconcile each against the vendor's files in data/vendor (exit 1 = discrepancies found)"
+	RECON_NOW=$(DEMO_NOW) $(BIN)/recon --home $(DEMO_HOME) run --month 2026-10 --logs data/sample \
+		--vendor-dir data/vendor --prices data/prices.csv --tolerance 0.000001; test $$? -le 1
+	@echo "== point-in-time reports as of the end of October"
 	@for type in CUSTOMER USER; do \
 		RECON_NOW=$(DEMO_NOW) $(BIN)/recon --home $(DEMO_HOME) report create --type $$type \
-			--category POINT_IN_TIME --json > /dev/null || exit $$?; \
+			--category POINT_IN_TIME --as-of 2026-11-01T00:00:00Z --json > /dev/null || exit $$?; \
 	done
 	RECON_NOW=$(DEMO_NOW) $(BIN)/recon --home $(DEMO_HOME) report list
 	@echo "== tie-out: every level sums to the same quantity per package"
 	RECON_NOW=$(DEMO_NOW) $(BIN)/recon --home $(DEMO_HOME) sql \
 		"PIVOT (SELECT service_name, type, quantity FROM report_lines WHERE category = 'RECONCILIATION') \
 		 ON type IN ('PARTNER', 'CUSTOMER', 'LOCATION', 'USER') USING sum(quantity) ORDER BY service_name"
-	@echo "== report CSVs are in $(DEMO_HOME)/reports/; query the store with: $(BIN)/recon --home $(DEMO_HOME) sql \"...\""
+	@echo "== why does the vendor bill workspace-00000255? (its only ASSIGN was quarantined)"
+	RECON_NOW=$(DEMO_NOW) $(BIN)/recon --home $(DEMO_HOME) explain --customer org-customer-000010 \
+		--workspace workspace-00000255 --start 2026-10-01 --end 2026-10-31
+	@echo "== report CSVs: $(DEMO_HOME)/reports/   discrepancies: $(DEMO_HOME)/reconciliations/"
+	@echo "== query the store: $(BIN)/recon --home $(DEMO_HOME) sql \"SELECT * FROM discrepancies LIMIT 10\""
 
 test: install ## Run the test suite (unit, property, golden, CLI)
 	$(BIN)/python -m pytest
@@ -67,9 +67,11 @@ lock: install ## Re-pin requirements.lock from pyproject.toml (needs the package
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
 		--no-header -o requirements.lock
 
-sample: install ## Regenerate the bundled sample logs in data/sample (deterministic)
+sample: install ## Regenerate data/sample and its vendor reports in data/vendor (deterministic)
 	rm -rf data/sample
-	$(BIN)/recon generate data/sample --start 2026-09-01 --end 2026-10-31 --subjects 3000 --seed 7
+	rm -rf data/vendor
+	$(BIN)/recon generate data/sample --start 2026-09-01 --end 2026-10-31 --subjects 3000 --seed 7 \
+		--vendor-month 2026-10 --vendor-dir data/vendor
 
 golden: install ## Regenerate tests/golden/ on purpose (review the diff before committing)
 	RECON_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py

@@ -11,6 +11,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -18,24 +19,31 @@ import pendulum
 import polars as pl
 
 from recon import config
-from recon.errors import BadInputError, ReconError
+from recon.errors import BadInputError, ConflictError, NotFoundError, ReconError
+from recon.explain import Explanation, Subject, explained
 from recon.ingest import IngestResult, ingest_paths
-from recon.lake import HomeLayout
+from recon.lake import HomeLayout, scan_events, scan_quarantine
+from recon.monthly import MonthRun, TypeOutcome, vendor_files_by_type
+from recon.reconciliation import ReconciliationResult, reconcile_report
 from recon.reports import (
     Report,
     ReportRequest,
     complete_report,
     compute_report_rows,
+    customer_zones,
     delete_report,
     fail_interrupted,
     fail_report,
     get_report,
     list_reports,
     load_catalog_for,
+    month_period,
     register_report,
     validate_request,
 )
+from recon.schemas import REPORT_TYPES, ReportType
 from recon.store import Store, home_lock
+from recon.timezones import day_table, to_micros
 
 Progress = Callable[[str, int, int], None]
 
@@ -144,6 +152,146 @@ class Recon:
         if report.status != "COMPLETED" or not report.csv_path:
             raise BadInputError(f"report {report_id} is {report.status}, it has no CSV")
         return pl.read_csv(report.csv_path, infer_schema=False)
+
+    # ------------------------------------------------------------------ reconciliation
+
+    def reconcile(
+        self,
+        report_id: str,
+        vendor: str | Path,
+        tolerance: str = "0",
+        prices: str | Path | None = None,
+        out_dir: str | Path | None = None,
+    ) -> ReconciliationResult:
+        """Compare a COMPLETED report with the vendor's CSV of the same type and period.
+
+        Raises `IncomparableError` (exit code 2) when the two cannot be compared; nothing is
+        stored then.
+        """
+        report = self.get_report(report_id)
+        price_list = Path(prices) if prices else self._default_prices()
+        with home_lock(self.layout):
+            return reconcile_report(
+                self.store,
+                report,
+                Path(vendor),
+                tolerance,
+                price_list,
+                Path(out_dir) if out_dir else None,
+                config.now(),
+            )
+
+    def run_month(
+        self,
+        month: str,
+        logs: Iterable[str | Path] = (),
+        vendor_dir: str | Path | None = None,
+        zone: str | None = None,
+        regenerate: bool = False,
+        tolerance: str = "0",
+        prices: str | Path | None = None,
+        progress: Progress | None = None,
+    ) -> MonthRun:
+        """The monthly batch: ingest, build every report type, reconcile, summarise.
+
+        An existing COMPLETED report for the month is reused (unless `regenerate`), so a
+        second run on the same inputs produces the same outputs and no duplicates.
+        """
+        start, end = month_period(month)
+        run = MonthRun(month=month)
+        paths = [Path(p) for p in logs]
+        if paths:
+            run.ingest = self.ingest(paths, progress)
+            if run.ingest.failed_files:
+                run.problems += [f.error or f.path for f in run.ingest.failed_files]
+        vendor_files: dict[ReportType, Path] = {}
+        if vendor_dir is not None:
+            vendor_files, problems = vendor_files_by_type(Path(vendor_dir), month)
+            run.problems += problems
+        for number, report_type in enumerate(REPORT_TYPES, start=1):
+            if progress:
+                progress(f"{report_type} report for {month}", number, len(REPORT_TYPES))
+            outcome = TypeOutcome(type=report_type)
+            run.outcomes.append(outcome)
+            try:
+                outcome.report, outcome.reused = self._month_report(
+                    report_type, start, end, zone, regenerate
+                )
+                if outcome.report.status != "COMPLETED":
+                    outcome.error = "; ".join(e["description"] for e in outcome.report.errors)
+                    continue
+                vendor = vendor_files.get(report_type)
+                if vendor is not None:
+                    outcome.vendor_file = str(vendor)
+                    outcome.reconciliation = self.reconcile(
+                        outcome.report.id, vendor, tolerance, prices
+                    )
+            except ReconError as exc:
+                outcome.error = str(exc)
+        return run
+
+    def _month_report(
+        self, report_type: ReportType, start: date, end: date, zone: str | None, regenerate: bool
+    ) -> tuple[Report, bool]:
+        existing = [
+            r
+            for r in self.list_reports(
+                report_type=report_type, category="RECONCILIATION", start=start, end=end
+            )
+            if r.sub_partner_org_id is None and r.status != "FAILED"
+        ]
+        wanted_zone = zone or self.settings.zones.describe()
+        if existing and not regenerate:
+            report = existing[0]
+            if report.timezone != wanted_zone:
+                raise ConflictError(
+                    f"the {report_type} report {report.id} for {start}..{end} was computed in "
+                    f"{report.timezone}, not {wanted_zone}",
+                    hint="run again with --regenerate to rebuild it",
+                )
+            return report, True
+        for report in existing:
+            self.delete_report(report.id)
+        request = ReportRequest(type=report_type, start=start, end=end, timezone=zone)
+        return self.create_report(request), False
+
+    def _default_prices(self) -> Path | None:
+        path = self.layout.root / "prices.csv"
+        return path if path.exists() else None
+
+    def explain(
+        self,
+        subject: Subject,
+        start: date,
+        end: date,
+        zone: str | None = None,
+    ) -> Explanation:
+        """The audit trail behind one subject's (or customer's) quantities in a period."""
+        if end < start:
+            raise BadInputError(f"--end {end} is before --start {start}", hint="swap them")
+        events = scan_events(self.layout)
+        if zone is None:
+            owners = (
+                events.filter(pl.col("customer_org_id") == subject.customer_org_id)
+                .select("customer_org_id", "partner_org_id")
+                .unique()
+                .collect()
+            )
+            if owners.is_empty():
+                raise NotFoundError(
+                    f"no events for customer {subject.customer_org_id!r} in the lake",
+                    hint="check the id, or ingest its logs first",
+                )
+            zone = str(customer_zones(owners, self.settings.zones)["zone"][0])
+        config.check_zone(zone)
+        return explained(
+            subject,
+            events,
+            scan_quarantine(self.layout),
+            self.catalog(),
+            day_table(zone, start, end),
+            to_micros(config.now()),
+        )
 
     # ------------------------------------------------------------------ SQL
 

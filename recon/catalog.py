@@ -8,7 +8,7 @@ import pandera.errors
 import polars as pl
 
 from recon.errors import BadInputError
-from recon.schemas import catalog_contract
+from recon.schemas import Contract, catalog_contract
 
 CATALOG_SCHEMA = {
     "package": pl.String,
@@ -20,19 +20,32 @@ CATALOG_SCHEMA = {
 
 def load_catalog(path: Path) -> pl.DataFrame:
     """Read and check a catalog CSV; the frame has columns package, sku, description, kind."""
+    raw = read_checked_csv(path, catalog_contract(), "catalog")
+    return raw.select(
+        package=pl.col("SERVICE_NAME"),
+        sku=pl.col("SKU"),
+        description=pl.col("DESCRIPTION"),
+        kind=pl.col("KIND"),
+    )
+
+
+def read_checked_csv(path: Path, contract: Contract, what: str) -> pl.DataFrame:
+    """A small user-edited CSV (catalog, price list) as text, checked against its contract.
+
+    Header case and spaces around values are forgiven; anything else is a clear error.
+    """
     try:
         raw = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
     except (OSError, pl.exceptions.PolarsError) as exc:
-        raise BadInputError(f"cannot read catalog {path}: {exc}", hint="check the file") from exc
+        raise BadInputError(f"cannot read {what} {path}: {exc}", hint="check the file") from exc
     raw = raw.rename({c: c.strip().upper() for c in raw.columns}).with_columns(
         pl.all().str.strip_chars().fill_null("")
     )
-    contract = catalog_contract()
     missing = [c for c in contract.names if c not in raw.columns]
     if missing:
         raise BadInputError(
-            f"catalog {path} lacks column(s) {', '.join(missing)}",
-            hint=f"a catalog has the columns {', '.join(contract.names)}",
+            f"{what} {path} lacks column(s) {', '.join(missing)}",
+            hint=f"a {what} has the columns {', '.join(contract.names)}",
         )
     raw = raw.select(contract.names)
     try:
@@ -40,10 +53,5 @@ def load_catalog(path: Path) -> pl.DataFrame:
     except pandera.errors.SchemaErrors as exc:
         cases = exc.failure_cases.head(5).select("column", "check", "failure_case").rows()
         detail = "; ".join(f"{col}: {check} ({case!r})" for col, check, case in cases)
-        raise BadInputError(f"catalog {path} is invalid: {detail}", hint="fix the catalog") from exc
-    return raw.select(
-        package=pl.col("SERVICE_NAME"),
-        sku=pl.col("SKU"),
-        description=pl.col("DESCRIPTION"),
-        kind=pl.col("KIND"),
-    )
+        raise BadInputError(f"{what} {path} is invalid: {detail}", hint=f"fix the {what}") from exc
+    return raw

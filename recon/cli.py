@@ -24,8 +24,10 @@ from rich.table import Table
 from recon import config
 from recon.api import Recon
 from recon.errors import ReconError
+from recon.explain import Subject
 from recon.generate import GeneratorSpec, generate
-from recon.reports import Report, ReportRequest
+from recon.reconciliation import ReconciliationResult
+from recon.reports import Report, ReportRequest, month_period
 
 app = typer.Typer(
     name="recon",
@@ -146,6 +148,18 @@ def generate_command(
     file_format: Annotated[
         str, typer.Option("--format", help="csv, jsonl, parquet or mixed.")
     ] = "mixed",
+    vendor_month: Annotated[
+        str | None,
+        typer.Option(
+            "--vendor-month", help="Also write the vendor's reports for this month (YYYY-MM)."
+        ),
+    ] = None,
+    vendor_dir: Annotated[
+        Path | None, typer.Option("--vendor-dir", help="Where (default: 'vendor' beside OUT_DIR).")
+    ] = None,
+    vendor_differences: Annotated[
+        int, typer.Option("--vendor-differences", help="Recorded changes of each kind.", min=0)
+    ] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Write realistic, seeded event-log files (with duplicates, orphans, bad rows...)."""
@@ -171,13 +185,26 @@ def generate_command(
         seed=seed,
         format=file_format,  # type: ignore[arg-type]
     )
+    month = None
+    if vendor_month:
+        with _errors():
+            month = month_period(vendor_month)[0]
     with err.status("generating event logs", spinner="dots") if err.is_terminal else _nullcontext():
-        result = generate(out_dir, spec)
+        result = generate(out_dir, spec, month, vendor_dir, vendor_differences)
     if as_json:
-        _print_json({"files": result.files, "events": result.events, "injected": result.injected})
+        _print_json(
+            {
+                "files": result.files,
+                "events": result.events,
+                "injected": result.injected,
+                "vendorFiles": result.vendor_files,
+            }
+        )
         return
     out.print(f"wrote {result.events:,} events in {len(result.files)} files to {out_dir}")
     out.print("injected mess: " + ", ".join(f"{k}={v:,}" for k, v in result.injected.items()))
+    for report_type, path in result.vendor_files.items():
+        out.print(f"vendor {report_type} report: {path}", highlight=False)
 
 
 @contextmanager
@@ -403,6 +430,225 @@ def report_delete(
         _print_json(report.as_json())
     else:
         out.print(f"deleted report {report.id}", highlight=False)
+
+
+# ---------------------------------------------------------------------------- reconcile
+
+
+def _frame_table(frame: pl.DataFrame, title: str, limit: int = 20) -> Table:
+    table = Table(title=title, title_justify="left")
+    for name in frame.columns:
+        numeric = frame.schema[name].is_numeric() or name.endswith(("DELTA", "QUANTITY"))
+        table.add_column(name, justify="right" if numeric else "left")
+    for row in frame.head(limit).iter_rows():
+        table.add_row(*["" if v is None else str(v) for v in row])
+    return table
+
+
+def _show_reconciliation(result: ReconciliationResult) -> None:
+    report = result.report
+    period = (
+        f"{report.billing_start_date}..{report.billing_end_date}"
+        if report.billing_start_date
+        else "point in time"
+    )
+    out.print(
+        f"[bold]{report.type} {period}[/]: our report {report.id} vs {result.vendor_file} "
+        f"(tolerance {result.tolerance})",
+        highlight=False,
+    )
+    out.print(
+        "  " + ", ".join(f"{name} {count:,}" for name, count in result.counts.items()),
+        highlight=False,
+    )
+    columns = ["SERVICE_NAME", *[c for c in result.counts if c != "MATCH"], "QUANTITY_DELTA"]
+    if result.currency:
+        columns += ["MONEY_DELTA", "CURRENCY"]
+    out.print(_frame_table(result.by_service.select(columns), "by service"))
+    if result.by_customer is not None and result.discrepancies:
+        by_customer = result.by_customer.filter(
+            pl.col("MATCH") < pl.sum_horizontal(result.counts.keys())
+        )
+        order = "MONEY_DELTA" if result.currency else "QUANTITY_DELTA"
+        ranked = by_customer.sort(pl.col(order).cast(pl.Float64).abs(), descending=True)
+        out.print(
+            _frame_table(
+                ranked.select(["CUSTOMER_ORG_ID", *columns[1:]]),
+                "customers with discrepancies (top 20)",
+            )
+        )
+    out.print(f"  discrepancies: {result.discrepancy_file}", highlight=False)
+
+
+@app.command("reconcile")
+def reconcile_command(
+    report_id: Annotated[str, typer.Option("--report", help="Our report's id.")],
+    vendor: Annotated[
+        Path, typer.Option("--vendor", help="The vendor's report CSV of the same type and period.")
+    ],
+    tolerance: Annotated[
+        str, typer.Option(help="Largest quantity difference that still MATCHes.")
+    ] = "0",
+    prices: Annotated[
+        Path | None,
+        typer.Option(
+            help="Price list CSV (SKU, UNIT_PRICE, UNIT, CURRENCY); default <home>/prices.csv."
+        ),
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Folder for the discrepancy and summary files.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Compare a report with the vendor's: exit 0 all match, 1 discrepancies, 2 not comparable."""
+    with _errors():
+        result = _recon().reconcile(report_id, vendor, tolerance, prices, out_dir)
+    if as_json:
+        _print_json(result.as_json())
+    else:
+        _show_reconciliation(result)
+    raise typer.Exit(result.exit_code)
+
+
+# ---------------------------------------------------------------------------- explain
+
+
+@app.command("explain")
+def explain_command(
+    customer: Annotated[str, typer.Option("--customer", help="Customer org id.")],
+    start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option(help="Last day (YYYY-MM-DD).")],
+    user: Annotated[str | None, typer.Option("--user", help="One user id.")] = None,
+    workspace: Annotated[str | None, typer.Option("--workspace", help="One workspace id.")] = None,
+    package: Annotated[str | None, typer.Option("--package", help="One package.")] = None,
+    tz: Annotated[
+        str | None,
+        typer.Option("--tz", help="Billing zone (default: the home's for this customer)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the audit trail as JSON.")] = False,
+) -> None:
+    """Show the audit trail behind a quantity: events, quarantine, intervals, anomalies, days."""
+    if user and workspace:
+        raise _fail(ReconError("give --user or --workspace, not both"))
+    first = _parse_date(start, "--start")
+    last = _parse_date(end, "--end")
+    assert first is not None and last is not None
+    with _errors():
+        trail = _recon().explain(Subject(customer, user, workspace, package), first, last, tz)
+    if as_json:
+        _print_json(trail.as_json())
+        return
+    out.print(
+        f"[bold]{customer}[/] {user or workspace or ''} {package or ''} "
+        f"{first}..{last} ({trail.zone})",
+        highlight=False,
+    )
+    out.print(_frame_table(trail.events, "source events", limit=200))
+    if trail.quarantined.height:
+        out.print(
+            _frame_table(
+                trail.quarantined.drop("original"),
+                "quarantined rows naming this subject",
+                limit=200,
+            )
+        )
+    out.print(_frame_table(trail.intervals, "intervals", limit=200))
+    if trail.anomalies.height:
+        out.print(_frame_table(trail.anomalies, "anomalies", limit=200))
+    out.print(_frame_table(trail.daily, "daily quantities", limit=400))
+    out.print(
+        _frame_table(
+            trail.totals.drop("partner_org_id", "subscription_id", "customer_org_id"),
+            "USER report rows (the sum of the days, rounded once)",
+            limit=200,
+        )
+    )
+
+
+# ---------------------------------------------------------------------------- run
+
+
+@app.command("run")
+def run_command(
+    month: Annotated[str, typer.Option(help="The billing month, YYYY-MM.")],
+    logs: Annotated[
+        list[Path] | None, typer.Option("--logs", help="Log files or folders to ingest first.")
+    ] = None,
+    vendor_dir: Annotated[
+        Path | None, typer.Option("--vendor-dir", help="Folder with the vendor's report CSVs.")
+    ] = None,
+    tz: Annotated[
+        str | None, typer.Option("--tz", help="Bill every customer in this IANA zone.")
+    ] = None,
+    regenerate: Annotated[
+        bool, typer.Option("--regenerate", help="Delete and rebuild this month's reports.")
+    ] = False,
+    tolerance: Annotated[
+        str, typer.Option(help="Largest quantity difference that still MATCHes.")
+    ] = "0",
+    prices: Annotated[
+        Path | None, typer.Option(help="Price list CSV; default <home>/prices.csv.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
+) -> None:
+    """The monthly batch: ingest, every report type, reconcile with the vendor, one summary."""
+    with _errors(), _progress(not as_json) as progress:
+        run = _recon().run_month(
+            month, logs or [], vendor_dir, tz, regenerate, tolerance, prices, progress
+        )
+    if as_json:
+        _print_json(run.as_json())
+        raise typer.Exit(run.exit_code)
+    if run.ingest:
+        i = run.ingest
+        out.print(
+            f"ingest: read {i.rows_read:,}, accepted {i.accepted:,}, duplicate {i.duplicates:,}, "
+            f"quarantined {i.quarantined:,}",
+            highlight=False,
+        )
+    table = Table(title=f"month {month}", title_justify="left")
+    for column in (
+        "type",
+        "report",
+        "status",
+        "rows",
+        "quantity",
+        "vendor file",
+        "match",
+        "discrepancies",
+        "money",
+    ):
+        table.add_column(column)
+    for o in run.outcomes:
+        r, c = o.report, o.reconciliation
+        money = ""
+        if c and c.currency:
+            money = f"{c.by_service['MONEY_DELTA'].cast(pl.Decimal(38, 6)).sum():.2f} {c.currency}"
+        table.add_row(
+            o.type,
+            (r.id + (" (reused)" if o.reused else "")) if r else "",
+            r.status if r else "ERROR",
+            f"{r.row_count:,}" if r and r.row_count is not None else "",
+            r.total_quantity or "" if r else "",
+            Path(o.vendor_file).name if o.vendor_file else "(none)",
+            f"{c.counts['MATCH']:,}" if c else "",
+            f"{c.discrepancies:,}" if c else "",
+            money,
+        )
+    out.print(table)
+    for o in run.outcomes:
+        if o.reconciliation and o.reconciliation.discrepancies:
+            out.print(
+                f"{o.type}: "
+                + ", ".join(f"{k} {v:,}" for k, v in o.reconciliation.counts.items() if v)
+                + f" -> {o.reconciliation.discrepancy_file}",
+                highlight=False,
+            )
+        if o.error:
+            err.print(f"[bold red]{o.type}:[/] {o.error}", highlight=False)
+    for problem in run.problems:
+        err.print(f"[bold red]problem:[/] {problem}", highlight=False)
+    raise typer.Exit(run.exit_code)
 
 
 # ---------------------------------------------------------------------------- sql

@@ -18,6 +18,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from recon._resources import default_catalog
 from recon.lake import write_atomically
 
 Format = Literal["csv", "jsonl", "parquet", "mixed"]
@@ -87,6 +88,7 @@ class GenerateResult:
     events: int = 0
     clean_events: int = 0
     injected: dict[str, int] = field(default_factory=dict)
+    vendor_files: dict[str, str] = field(default_factory=dict)
 
 
 def _pad(prefix: str, numbers: pl.Expr, width: int) -> pl.Expr:
@@ -216,6 +218,8 @@ def _clean_events(
     rec = np.full(n, "CALL_RECORDING")
     add(recording, later, "ASSIGN", rec, loc)
     events = pl.concat([pl.DataFrame(p) for p in parts], how="vertical")
+    # Provisioning systems log whole seconds.
+    events = events.with_columns(t=pl.col("t") - pl.col("t") % 1_000_000)
     return events.filter(pl.col("t") < start_us + span)
 
 
@@ -410,8 +414,29 @@ def _write_days(
     return written
 
 
-def generate(out_dir: Path, spec: GeneratorSpec) -> GenerateResult:
-    """Write daily event-log files for `spec` into `out_dir`, plus `manifest.json`."""
+def clean_events(rendered: pl.DataFrame) -> pl.DataFrame:
+    """The true events behind the logs (before any mess), as canonical typed rows."""
+    return rendered.select(
+        "event_id",
+        occurred_at=pl.col("_instant"),
+        action=pl.col("action"),
+        **{c: pl.col(c) for c in COLUMNS if c not in ("event_id", "occurred_at", "action")},
+    )
+
+
+def generate(
+    out_dir: Path,
+    spec: GeneratorSpec,
+    vendor_month: date | None = None,
+    vendor_dir: Path | None = None,
+    vendor_differences: int = 3,
+) -> GenerateResult:
+    """Write daily event-log files for `spec` into `out_dir`, plus `manifest.json`.
+
+    With `vendor_month`, also write the vendor's reports for that month (with recorded
+    differences) into `vendor_dir` (default: a `vendor` folder beside `out_dir`, so that
+    ingesting `out_dir` never picks the vendor's files up as logs).
+    """
     if spec.end < spec.start:
         raise ValueError("generator end date is before its start date")
     rng = np.random.default_rng(spec.seed)
@@ -431,4 +456,17 @@ def generate(out_dir: Path, spec: GeneratorSpec) -> GenerateResult:
         "files": [Path(f).name for f in files],
     }
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    if vendor_month is not None:
+        from recon.catalog import load_catalog  # noqa: PLC0415 - only the vendor side needs the engine
+        from recon.generate_vendor import write_vendor_reports  # noqa: PLC0415
+
+        vendor = write_vendor_reports(
+            clean_events(rendered),
+            load_catalog(default_catalog()),
+            vendor_month,
+            vendor_dir or out_dir.parent / "vendor",
+            spec.seed,
+            vendor_differences,
+        )
+        result.vendor_files = vendor.files
     return result

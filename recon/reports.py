@@ -104,6 +104,18 @@ def new_report_id() -> str:
     return f"rpt-{uuid.uuid4().hex[:16]}"
 
 
+def month_period(month: str) -> tuple[date, date]:
+    """'2026-10' → (2026-10-01, 2026-10-31)."""
+    try:
+        first = pendulum.from_format(month.strip(), "YYYY-MM").date()
+    except ValueError as exc:
+        raise BadInputError(
+            f"month {month!r} is not YYYY-MM", hint="write it like 2026-10"
+        ) from exc
+    last = first.end_of("month")
+    return date(first.year, first.month, 1), date(last.year, last.month, last.day)
+
+
 def validate_request(request: ReportRequest, today: date) -> ReportRequest:
     """Check a request against the rules; return it normalised or raise naming the field.
 

@@ -153,30 +153,33 @@ def _pandera_schema(contract: Contract) -> pa.DataFrameSchema:
     )
 
 
-@cache
-def events_contract() -> Contract:
-    """The canonical event contract (`schemas/events.yaml`)."""
-    raw = _read_yaml(schema_dir() / "events.yaml")
+def _flat_contract(file_name: str, *, ordered_default: bool) -> Contract:
+    raw = _read_yaml(schema_dir() / file_name)
     columns = tuple(ColumnSpec.from_yaml(c["name"], c) for c in raw["columns"])
     return Contract(
         name=str(raw["name"]),
         columns=columns,
         key=tuple(raw.get("unique", [])),
-        ordered=bool(raw.get("ordered", True)),
+        ordered=bool(raw.get("ordered", ordered_default)),
     )
+
+
+@cache
+def events_contract() -> Contract:
+    """The canonical event contract (`schemas/events.yaml`)."""
+    return _flat_contract("events.yaml", ordered_default=True)
 
 
 @cache
 def catalog_contract() -> Contract:
     """The package catalog contract (`schemas/catalog.yaml`)."""
-    raw = _read_yaml(schema_dir() / "catalog.yaml")
-    columns = tuple(ColumnSpec.from_yaml(c["name"], c) for c in raw["columns"])
-    return Contract(
-        name=str(raw["name"]),
-        columns=columns,
-        key=tuple(raw.get("unique", [])),
-        ordered=bool(raw.get("ordered", False)),
-    )
+    return _flat_contract("catalog.yaml", ordered_default=False)
+
+
+@cache
+def prices_contract() -> Contract:
+    """The price list contract (`schemas/prices.yaml`)."""
+    return _flat_contract("prices.yaml", ordered_default=False)
 
 
 @cache

@@ -166,14 +166,30 @@ def _read_parquet(path: Path) -> pl.DataFrame:
     return frame.select(as_text)
 
 
+_IDENTIFYING = ("event_id", "occurred_at", "action")
+
+
 def read_source(source: SourceFile) -> pl.DataFrame:
-    """The raw rows of one file, all text, with `_source_row`, `_original` and `_source_file`."""
+    """The raw rows of one file, all text, with `_source_row`, `_original` and `_source_file`.
+
+    A file with rows but none of the columns that make an event log (event_id, occurred_at,
+    action) is some other file, such as a vendor billing report: it is refused as a whole
+    rather than quarantined row by row.
+    """
     if source.kind == "csv":
         frame = _read_csv(source.path)
     elif source.kind == "jsonl":
         frame = _read_jsonl(source.path)
     else:
         frame = _read_parquet(source.path)
+    names = {c.strip().lower().lstrip("\ufeff") for c in frame.columns}
+    if frame.height and not names & set(_IDENTIFYING):
+        raise UnreadableFileError(
+            f"{source.path}: not an event log (it has none of the columns "
+            f"{', '.join(_IDENTIFYING)}; it has {', '.join(sorted(names)[:6])}"
+            f"{', ...' if len(names) > 6 else ''})",
+            hint="move it out of the log folder, or fix its header",
+        )
     malformed = "_malformed" in frame.columns
     if malformed:
         raw = frame.select("_malformed", "_raw")

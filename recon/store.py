@@ -78,6 +78,35 @@ CREATE TABLE IF NOT EXISTS ingested_files (
     quarantined BIGINT,
     error VARCHAR
 );
+CREATE TABLE IF NOT EXISTS reconciliations (
+    id VARCHAR PRIMARY KEY,
+    report_id VARCHAR NOT NULL,
+    report_type VARCHAR NOT NULL,
+    category VARCHAR NOT NULL,
+    billing_start_date DATE,
+    billing_end_date DATE,
+    vendor_file VARCHAR NOT NULL,
+    vendor_sha256 VARCHAR NOT NULL,
+    tolerance DECIMAL(18, 6) NOT NULL,
+    prices_file VARCHAR,
+    currency VARCHAR,
+    created TIMESTAMPTZ NOT NULL,
+    counts VARCHAR NOT NULL,
+    discrepancy_file VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS discrepancies (
+    reconciliation_id VARCHAR NOT NULL,
+    report_id VARCHAR NOT NULL,
+    class VARCHAR NOT NULL,
+    partner_org_id VARCHAR, subscription_id VARCHAR, customer_org_id VARCHAR,
+    user_id VARCHAR, workspace_id VARCHAR, service_name VARCHAR, sku VARCHAR,
+    location_id VARCHAR, license_id VARCHAR,
+    our_quantity DECIMAL(38, 6),
+    vendor_quantity DECIMAL(38, 6),
+    delta DECIMAL(38, 6),
+    money_delta DECIMAL(38, 6),
+    currency VARCHAR
+);
 CREATE OR REPLACE VIEW report_lines AS
     SELECT r.type, r.category, r.billing_start_date, r.billing_end_date, r.sub_partner_org_id,
            r.timezone, r.created, l.*
