@@ -224,3 +224,97 @@ def test_ingest_prints_a_table_with_totals(tmp_path, write_csv):
     done = run(tmp_path / "home", "ingest", str(path))
     assert done.returncode == 0
     assert "total" in done.stdout and "INVALID_ACTION 1" in done.stdout
+
+
+def test_reconcile_exit_codes(sample_home, tmp_path):
+    created = json.loads(
+        run(
+            sample_home,
+            "report",
+            "create",
+            "--type",
+            "PARTNER",
+            "--start",
+            "2026-09-01",
+            "--end",
+            "2026-09-30",
+            "--json",
+        ).stdout
+    )
+    same = run(sample_home, "reconcile", "--report", created["id"], "--vendor", created["csvPath"])
+    assert same.returncode == 0, same.stderr
+    assert "MATCH 16" in same.stdout
+
+    lines = Path(created["csvPath"]).read_text().splitlines()
+    changed = tmp_path / "vendor.csv"
+    changed.write_text(
+        "\n".join([lines[0], lines[1].rsplit(",", 1)[0] + ",1.5", *lines[2:]]) + "\n"
+    )
+    differs = run(
+        sample_home, "reconcile", "--report", created["id"], "--vendor", str(changed), "--json"
+    )
+    assert differs.returncode == 1
+    assert json.loads(differs.stdout)["counts"]["UNDER_BILLED"] == 1
+
+    broken = tmp_path / "broken.csv"
+    broken.write_text("not,a,report\n1,2,3\n")
+    refused = run(sample_home, "reconcile", "--report", created["id"], "--vendor", str(broken))
+    assert refused.returncode == 2
+    assert "does not have the PARTNER RECONCILIATION columns" in refused.stderr
+
+
+def test_run_the_month_with_the_bundled_vendor_files(tmp_path):
+    home = tmp_path / "home"
+    args = [
+        "run",
+        "--month",
+        "2026-10",
+        "--logs",
+        str(SAMPLE),
+        "--vendor-dir",
+        str(SAMPLE.parent / "vendor"),
+        "--tolerance",
+        "0.000001",
+        "--prices",
+        str(SAMPLE.parent / "prices.csv"),
+    ]
+    first = run(home, *args, "--json")
+    assert first.returncode == 1, first.stderr
+    summary = json.loads(first.stdout)
+    assert [r["type"] for r in summary["reports"]] == ["PARTNER", "CUSTOMER", "LOCATION", "USER"]
+    assert all(r["reconciliation"]["discrepancies"] > 0 for r in summary["reports"])
+    again = run(home, *args)
+    assert again.returncode == 1
+    assert again.stdout.count("(reused)") == 4
+    assert "EUR" in again.stdout
+
+
+def test_explain_prints_the_trail(sample_home):
+    done = run(
+        sample_home,
+        "explain",
+        "--customer",
+        "org-customer-000010",
+        "--workspace",
+        "workspace-00000255",
+        "--start",
+        "2026-10-01",
+        "--end",
+        "2026-10-31",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "NAIVE_TIMESTAMP" in done.stdout
+    as_json = json.loads(
+        run(
+            sample_home,
+            "explain",
+            "--customer",
+            "org-customer-000010",
+            "--start",
+            "2026-10-01",
+            "--end",
+            "2026-10-02",
+            "--json",
+        ).stdout
+    )
+    assert as_json["timezone"] == "UTC" and as_json["daily"]
