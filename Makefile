@@ -44,9 +44,9 @@ demo: install ## Install, then run October 2026 on the bundled sample: ingest, r
 	RECON_NOW=$(DEMO_NOW) $(BIN)/recon --home $(DEMO_HOME) sql \
 		"PIVOT (SELECT service_name, type, quantity FROM report_lines WHERE category = 'RECONCILIATION') \
 		 ON type IN ('PARTNER', 'CUSTOMER', 'LOCATION', 'USER') USING sum(quantity) ORDER BY service_name"
-	@echo "== why does the vendor bill workspace-00000255? (its only ASSIGN was quarantined)"
-	RECON_NOW=$(DEMO_NOW) $(BIN)/recon --home $(DEMO_HOME) explain --customer org-customer-000010 \
-		--workspace workspace-00000255 --start 2026-10-01 --end 2026-10-31
+	@echo "== why do we say 30.116076 for this add-on when the vendor says 3.702616?"
+	RECON_NOW=$(DEMO_NOW) $(BIN)/recon --home $(DEMO_HOME) explain --customer org-customer-000118 \
+		--user user-00002409 --package ATTENDANT_CONSOLE --start 2026-10-01 --end 2026-10-05
 	@echo "== report CSVs: $(DEMO_HOME)/reports/   discrepancies: $(DEMO_HOME)/reconciliations/"
 	@echo "== query the store: $(BIN)/recon --home $(DEMO_HOME) sql \"SELECT * FROM discrepancies LIMIT 10\""
 

@@ -543,19 +543,18 @@ def explain_command(
         f"{first}..{last} ({trail.zone})",
         highlight=False,
     )
-    out.print(_frame_table(trail.events, "source events", limit=200))
-    if trail.quarantined.height:
-        out.print(
-            _frame_table(
-                trail.quarantined.drop("original"),
-                "quarantined rows naming this subject",
-                limit=200,
-            )
-        )
-    out.print(_frame_table(trail.intervals, "intervals", limit=200))
-    if trail.anomalies.height:
-        out.print(_frame_table(trail.anomalies, "anomalies", limit=200))
-    out.print(_frame_table(trail.daily, "daily quantities", limit=400))
+    sections = [
+        (trail.events, "source events"),
+        (trail.quarantined.drop("original"), "quarantined rows naming this subject"),
+        (trail.intervals, "intervals"),
+        (trail.anomalies, "anomalies"),
+        (trail.daily, "daily quantities"),
+    ]
+    for frame, title in sections:
+        if frame.height:
+            out.print(_frame_table(frame, title, limit=400))
+        else:
+            out.print(f"[dim]{title}: none[/]")
     out.print(
         _frame_table(
             trail.totals.drop("partner_org_id", "subscription_id", "customer_org_id"),

@@ -304,6 +304,7 @@ def test_explain_prints_the_trail(sample_home):
     )
     assert done.returncode == 0, done.stderr
     assert "NAIVE_TIMESTAMP" in done.stdout
+    assert "intervals: none" in done.stdout
     as_json = json.loads(
         run(
             sample_home,
