@@ -10,7 +10,9 @@ Example::
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date
 from pathlib import Path
 
@@ -55,12 +57,33 @@ __all__ = ["Recon", "Report", "ReportRequest"]
 class Recon:
     """One recon home: its lake, report store, catalog and settings."""
 
-    def __init__(self, home: str | Path | None = None, catalog: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        home: str | Path | None = None,
+        catalog: str | Path | None = None,
+        *,
+        shared_process: bool = False,
+    ) -> None:
+        """Open a home.
+
+        By default every write takes the home's lock file, so separate recon processes never
+        interleave. A long-lived process that already holds that lock and serves many threads
+        (`recon serve`) passes `shared_process=True`: writes then queue on an in-process lock
+        and reads go straight to the store.
+        """
         self.layout = HomeLayout(config.resolve_home(home))
         self.settings = config.load_settings(self.layout.root)
         chosen = catalog or self.settings.catalog
         self.catalog_path = Path(chosen).resolve() if chosen else None
         self.store = Store(self.layout)
+        self._shared = shared_process
+        self._thread_lock = threading.RLock()
+
+    def _writing(self) -> AbstractContextManager[None]:
+        return self._thread_lock if self._shared else home_lock(self.layout)  # type: ignore[return-value]
+
+    def _reading(self) -> AbstractContextManager[None]:
+        return nullcontext() if self._shared else home_lock(self.layout)
 
     @property
     def home(self) -> Path:
@@ -78,7 +101,7 @@ class Recon:
         chosen = [Path(p) for p in paths]
         if not chosen:
             raise BadInputError("no paths to ingest", hint="name log files or folders")
-        with home_lock(self.layout):
+        with self._writing():
             self.layout.ensure()
             return ingest_paths(
                 chosen,
@@ -100,14 +123,30 @@ class Recon:
 
         Bad requests and conflicts raise before anything is stored.
         """
+        report, valid = self.begin_report(request)
+        return self.build_report(report, valid, progress)
+
+    def begin_report(self, request: ReportRequest) -> tuple[Report, ReportRequest]:
+        """Validate a request and register the report as IN_PROGRESS (the fast half of create).
+
+        Returns the report and the normalised request to pass to `build_report`.
+        """
         if request.timezone:
             config.check_zone(request.timezone)
         valid = validate_request(request, self.today(request.timezone))
-        with home_lock(self.layout):
+        with self._writing():
             self.layout.ensure()
+            self.catalog()  # a broken catalog is a bad request, not a failed report
+            return register_report(self.store, valid, self.settings.zones, config.now()), valid
+
+    def build_report(
+        self, report: Report, request: ReportRequest, progress: Progress | None = None
+    ) -> Report:
+        """Compute a registered report: COMPLETED with its CSV, or FAILED with errors."""
+        with self._writing():
             catalog = self.catalog()
-            created = config.now()
-            report = register_report(self.store, valid, self.settings.zones, created)
+            created = report.created
+            valid = request
             try:
                 if progress:
                     progress("computing intervals and quantities", 1, 3)
@@ -128,8 +167,9 @@ class Recon:
 
     def get_report(self, report_id: str) -> Report:
         """One report by id."""
-        with home_lock(self.layout), self.store.connect() as con:
-            fail_interrupted(con)
+        with self._reading(), self.store.connect() as con:
+            if not self._shared:
+                fail_interrupted(con)
             return get_report(con, report_id)
 
     def list_reports(self, sort_by: str = "billingStartDate", **filters: object) -> list[Report]:
@@ -137,13 +177,14 @@ class Recon:
 
         Filters: report_type, category, status, start, end, sub_partner_org_id.
         """
-        with home_lock(self.layout), self.store.connect() as con:
-            fail_interrupted(con)
+        with self._reading(), self.store.connect() as con:
+            if not self._shared:
+                fail_interrupted(con)
             return list_reports(con, sort_by=sort_by, **filters)  # type: ignore[arg-type]
 
     def delete_report(self, report_id: str) -> Report:
         """Delete a COMPLETED or FAILED report and its CSV."""
-        with home_lock(self.layout):
+        with self._writing():
             return delete_report(self.store, report_id)
 
     def report_csv(self, report_id: str) -> pl.DataFrame:
@@ -170,7 +211,7 @@ class Recon:
         """
         report = self.get_report(report_id)
         price_list = Path(prices) if prices else self._default_prices()
-        with home_lock(self.layout):
+        with self._writing():
             return reconcile_report(
                 self.store,
                 report,
@@ -297,8 +338,8 @@ class Recon:
 
     def sql(self, query: str) -> pl.DataFrame:
         """Run read-only SQL on the store; anything that would write or reach outside is refused."""
-        with home_lock(self.layout), self.store.connect():
-            pass  # make sure tables and views exist and are current
+        with self._writing():
+            self.store.refresh()  # tables exist and views point at the lake as it is now
         con = duckdb.connect(str(self.layout.store), read_only=True)
         try:
             lake = str(self.layout.root / "lake") + "/"

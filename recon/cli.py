@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import polars as pl
 import typer
@@ -28,6 +30,10 @@ from recon.explain import Subject
 from recon.generate import GeneratorSpec, generate
 from recon.reconciliation import ReconciliationResult
 from recon.reports import Report, ReportRequest, month_period
+from recon.server import BASE as SERVER_BASE
+from recon.server import make_server
+from recon.store import home_lock
+from recon.tokens import create_token
 
 app = typer.Typer(
     name="recon",
@@ -648,6 +654,80 @@ def run_command(
     for problem in run.problems:
         err.print(f"[bold red]problem:[/] {problem}", highlight=False)
     raise typer.Exit(run.exit_code)
+
+
+# ---------------------------------------------------------------------------- serve, tokens
+
+token_app = typer.Typer(help="Bearer tokens for `recon serve`.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(help="Port to listen on (0 picks a free one).", min=0, max=65535)
+    ] = 8080,
+) -> None:
+    """Serve the Webex Wholesale Billing Reports API over this home (Ctrl-C stops it)."""
+    recon = _recon()
+    with _errors(), home_lock(recon.layout, wait_seconds=0):
+        shared = Recon(state.home, state.catalog, shared_process=True)
+        shared.layout.ensure()
+        try:
+            server, _ = make_server(shared, host, port)
+        except OSError as exc:
+            raise _fail(
+                ReconError(
+                    f"cannot listen on {host}:{port}: {exc.strerror}", hint="choose another --port"
+                )
+            ) from None
+        bound_host, bound_port = cast("tuple[str, int]", server.server_address)
+        url = f"http://{bound_host}:{bound_port}{SERVER_BASE}"
+        out.print(f"recon serving {shared.home} at {url}", highlight=False)
+        sys.stdout.flush()
+        signal.signal(
+            signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start()
+        )
+        try:
+            server.serve_forever(poll_interval=0.2)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
+
+
+@token_app.command("create")
+def token_create(
+    scope: Annotated[
+        str, typer.Option(help="read (list, get) or write (also create, delete).")
+    ] = "read",
+    sub_partner: Annotated[
+        str | None,
+        typer.Option("--sub-partner", help="Limit the token to one sub-partner's reports."),
+    ] = None,
+    note: Annotated[str, typer.Option(help="A note to remember the token by.")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the token as JSON.")] = False,
+) -> None:
+    """Create an API token; it is shown once and stored hashed in the home."""
+    recon = _recon()
+    with _errors():
+        token, record = create_token(recon.home, scope, sub_partner, config.now(), note)
+    if as_json:
+        _print_json(
+            {
+                "token": token,
+                "id": record.id,
+                "scope": record.scope,
+                "subPartnerOrgId": record.sub_partner_org_id,
+            }
+        )
+        return
+    out.print(token, highlight=False)
+    err.print(
+        f"[dim]token {record.id}, scope {record.scope}"
+        f"{', sub-partner ' + sub_partner if sub_partner else ''}; it is not shown again[/]"
+    )
 
 
 # ---------------------------------------------------------------------------- sql

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -166,10 +167,17 @@ class Store:
 
     def __init__(self, layout: HomeLayout) -> None:
         self.layout = layout
+        self._prepared = False
+        self._prepare_lock = threading.Lock()
 
     @contextmanager
     def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection in UTC; a writer also creates the tables and refreshes the lake views."""
+        """A connection in UTC.
+
+        The first writable connection of this Store creates the tables and (re)points the lake
+        views at the home's files; later ones do not touch the catalog, so threads of one
+        process can read while another writes. `refresh` re-points the views on demand.
+        """
         path = self.layout.store
         if read_only and not path.exists():
             with self.connect():
@@ -177,18 +185,42 @@ class Store:
         con = duckdb.connect(str(path), read_only=read_only)
         try:
             con.execute("SET TimeZone = 'UTC'")
-            if not read_only:
-                con.execute(SCHEMA_SQL)
-                for statement in _lake_views(self.layout):
-                    con.execute(statement)
+            if not read_only and not self._prepared:
+                with self._prepare_lock:
+                    if not self._prepared:
+                        self._prepare(con)
             yield con
         finally:
             con.close()
 
+    def _prepare(self, con: duckdb.DuckDBPyConnection) -> None:
+        con.execute(SCHEMA_SQL)
+        for statement in _lake_views(self.layout):
+            con.execute(statement)
+        self._prepared = True
+
+    def refresh(self) -> None:
+        """Create missing tables and re-point the lake views (after the lake changed)."""
+        self._prepared = False
+        with self.connect():
+            pass
+
+
+def _default_wait() -> float:
+    try:
+        return float(os.environ.get("RECON_LOCK_WAIT", "30"))
+    except ValueError:
+        return 30.0
+
 
 @contextmanager
-def home_lock(layout: HomeLayout, *, wait_seconds: float = 30.0) -> Iterator[None]:
-    """Hold the home's writer lock; wait up to `wait_seconds`, then fail with the holder's PID."""
+def home_lock(layout: HomeLayout, *, wait_seconds: float | None = None) -> Iterator[None]:
+    """Hold the home's writer lock; wait up to `wait_seconds`, then fail with the holder's PID.
+
+    The wait defaults to `RECON_LOCK_WAIT` seconds (30 when unset).
+    """
+    if wait_seconds is None:
+        wait_seconds = _default_wait()
     layout.root.mkdir(parents=True, exist_ok=True)
     fd = os.open(layout.lock, os.O_RDWR | os.O_CREAT, 0o644)
     try:
