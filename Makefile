@@ -13,7 +13,7 @@ export TZ := UTC
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test check format lock sample golden clean
+.PHONY: help install demo test check format lock sample golden notebook clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -54,13 +54,13 @@ test: install ## Run the test suite (unit, property, golden, CLI)
 	$(BIN)/python -m pytest
 
 check: install ## Lint, format check and type check
-	$(BIN)/ruff check recon tests
-	$(BIN)/ruff format --check recon tests
+	$(BIN)/ruff check recon tests notebooks
+	$(BIN)/ruff format --check recon tests notebooks
 	$(BIN)/mypy
 
 format: install ## Apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix recon tests
-	$(BIN)/ruff format recon tests
+	$(BIN)/ruff check --fix recon tests notebooks
+	$(BIN)/ruff format recon tests notebooks
 
 lock: install ## Re-pin requirements.lock from pyproject.toml (needs the package registry)
 	$(BIN)/python -m pip install --quiet uv
@@ -75,6 +75,9 @@ sample: install ## Regenerate data/sample and its vendor reports in data/vendor 
 
 golden: install ## Regenerate tests/golden/ on purpose (review the diff before committing)
 	RECON_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py
+
+notebook: install ## Execute both notebooks on the sample: HTML in build/notebooks, charts in notebooks/images
+	$(BIN)/python notebooks/execute.py --html-dir build/notebooks --figures-dir notebooks/images
 
 clean: ## Remove the environment, caches and the demo home
 	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist

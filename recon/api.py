@@ -24,8 +24,10 @@ from recon import config
 from recon.errors import BadInputError, ConflictError, NotFoundError, ReconError
 from recon.explain import Explanation, Subject, explained
 from recon.ingest import IngestResult, ingest_paths
+from recon.intervals import assignment_intervals
 from recon.lake import HomeLayout, scan_events, scan_quarantine
 from recon.monthly import MonthRun, TypeOutcome, vendor_files_by_type
+from recon.proration import daily_quantities
 from recon.reconciliation import ReconciliationResult, reconcile_report
 from recon.reports import (
     Report,
@@ -332,6 +334,22 @@ class Recon:
             self.catalog(),
             day_table(zone, start, end),
             to_micros(config.now()),
+        )
+
+    def daily_totals(self, start: date, end: date, zone: str | None = None) -> pl.DataFrame:
+        """Per package and local day: the sum of daily quantities (licenses in use that day).
+
+        For charts: quantities are floats here; report quantities stay exact.
+        """
+        name = config.check_zone(zone) if zone else self.settings.zones.default
+        table = day_table(name, start, end)
+        intervals = assignment_intervals(scan_events(self.layout), self.catalog())
+        daily = daily_quantities(intervals, table, to_micros(config.now()))
+        return (
+            daily.group_by("package", "day")
+            .agg(quantity=(pl.col("assigned_us") / pl.col("day_length")).sum())
+            .sort("package", "day")
+            .collect()
         )
 
     # ------------------------------------------------------------------ SQL

@@ -504,11 +504,19 @@ def reconcile_command(
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Folder for the discrepancy and summary files.")
     ] = None,
+    html_file: Annotated[
+        Path | None, typer.Option("--html", help="Also write a static HTML summary with charts.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Compare a report with the vendor's: exit 0 all match, 1 discrepancies, 2 not comparable."""
     with _errors():
         result = _recon().reconcile(report_id, vendor, tolerance, prices, out_dir)
+    if html_file is not None:
+        from recon.htmlreport import write_reconciliation_html  # noqa: PLC0415 - matplotlib is slow to import
+
+        write_reconciliation_html(result, html_file)
+        err.print(f"[dim]HTML summary: {html_file}[/]", highlight=False)
     if as_json:
         _print_json(result.as_json())
     else:

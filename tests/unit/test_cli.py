@@ -319,3 +319,33 @@ def test_explain_prints_the_trail(sample_home):
         ).stdout
     )
     assert as_json["timezone"] == "UTC" and as_json["daily"]
+
+
+def test_reconcile_writes_an_html_summary(sample_home, tmp_path):
+    created = json.loads(
+        run(
+            sample_home,
+            "report",
+            "create",
+            "--type",
+            "CUSTOMER",
+            "--start",
+            "2026-09-01",
+            "--end",
+            "2026-09-30",
+            "--json",
+        ).stdout
+    )
+    page = tmp_path / "summary.html"
+    done = run(
+        sample_home,
+        "reconcile",
+        "--report",
+        created["id"],
+        "--vendor",
+        created["csvPath"],
+        "--html",
+        str(page),
+    )
+    assert done.returncode == 0, done.stderr
+    assert page.read_text().count("data:image/png;base64,") == 3
