@@ -9,7 +9,7 @@ quarantined rows are already kept (by file digest and row number).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +28,14 @@ from recon.lake import (
     write_atomically,
 )
 from recon.schemas import events_contract
-from recon.sources import SourceFile, UnreadableFileError, discover, read_source
+from recon.sources import (
+    SourceFile,
+    UnreadableFileError,
+    batch_rows,
+    discover,
+    originals,
+    read_batches,
+)
 from recon.store import Store
 
 
@@ -96,34 +103,50 @@ class IngestResult:
 Progress = Callable[[str, int, int], None]
 
 
-def _read_all(
+@dataclass
+class _Chunk:
+    """Raw rows from one or more consecutive files, processed together."""
+
+    rows: pl.DataFrame
+    columns: dict[int, list[str]]  # file number -> that file's own columns
+
+
+def _chunks(
     sources: list[SourceFile], result: IngestResult, progress: Progress | None
-) -> pl.DataFrame:
-    frames = []
-    offset = 0
+) -> Iterator[_Chunk]:
+    """Batches of at most `batch_rows()` rows; small files are grouped, large ones split."""
+    limit = batch_rows()
+    pending: list[pl.DataFrame] = []
+    columns: dict[int, list[str]] = {}
+    pending_rows = 0
+    seq = 0
     for number, source in enumerate(sources, start=1):
         outcome = FileResult(path=str(source.path), format=source.kind)
         result.files.append(outcome)
         if progress:
             progress(f"reading {source.path.name}", number, len(sources))
         try:
-            raw = read_source(source)
+            for batch in read_batches(source, limit):
+                columns[number] = [c for c in batch.columns if not c.startswith("_")]
+                pending.append(
+                    batch.with_columns(
+                        _seq=pl.int_range(seq, seq + batch.height, dtype=pl.Int64),
+                        _sha256=pl.lit(source.sha256),
+                        _file=pl.lit(number, pl.Int64),
+                    )
+                )
+                seq += batch.height
+                pending_rows += batch.height
+                if pending_rows >= limit:
+                    yield _Chunk(pl.concat(pending, how="diagonal_relaxed"), columns)
+                    pending, columns, pending_rows = [], {}, 0
         except UnreadableFileError as exc:
             outcome.error = str(exc)
-            continue
-        frames.append(
-            raw.with_columns(
-                _seq=pl.int_range(offset, offset + raw.height, dtype=pl.Int64),
-                _sha256=pl.lit(source.sha256),
-            )
-        )
-        offset += raw.height
-    if not frames:
-        return pl.DataFrame()
-    return pl.concat(frames, how="diagonal_relaxed")
+    if pending:
+        yield _Chunk(pl.concat(pending, how="diagonal_relaxed"), columns)
 
 
-def _store_accepted(accepted: pl.DataFrame, layout: HomeLayout, ingest_id: str) -> None:
+def _store_accepted(accepted: pl.DataFrame, layout: HomeLayout, ingest_id: str, part: str) -> None:
     contract = events_contract()
     typed = accepted.with_columns(
         ingest_id=pl.lit(ingest_id),
@@ -132,17 +155,35 @@ def _store_accepted(accepted: pl.DataFrame, layout: HomeLayout, ingest_id: str) 
     ).select([pl.col(c).cast(t) for c, t in event_schema().items()])
     contract.validate(typed.head(0) if typed.is_empty() else typed)
     dated = typed.with_columns(_date=pl.col("occurred_at").dt.date())
-    for (day,), part in dated.partition_by("_date", as_dict=True, maintain_order=True).items():
-        path = layout.events / f"event_date={day}" / f"part-{ingest_id}.parquet"
-        write_atomically(part.drop("_date").sort("occurred_at", "event_id"), path)
+    for (day,), rows in dated.partition_by("_date", as_dict=True, maintain_order=True).items():
+        path = layout.events / f"event_date={day}" / f"part-{part}.parquet"
+        write_atomically(rows.drop("_date").sort("occurred_at", "event_id"), path)
 
 
 def _store_quarantine(
-    rejected: pl.DataFrame, layout: HomeLayout, ingest_id: str, at: datetime
+    rejected: pl.DataFrame,
+    chunk: _Chunk,
+    layout: HomeLayout,
+    ingest_id: str,
+    part: str,
+    at: datetime,
 ) -> None:
+    if rejected.is_empty():
+        return
+    raw = chunk.rows.filter(pl.col("_seq").is_in(rejected["_seq"].implode()))
+    originals_by_seq = pl.concat(
+        [
+            group.select("_seq").with_columns(
+                originals(group.select([*chunk.columns.get(int(number), []), "_raw"]))
+            )
+            for (number,), group in raw.partition_by("_file", as_dict=True).items()
+        ],
+        how="vertical",
+    )
     kept = scan_quarantine(layout).select("source_sha256", "source_row").collect()
     rows = (
-        rejected.select(
+        rejected.join(originals_by_seq, on="_seq", how="left")
+        .select(
             ingest_id=pl.lit(ingest_id),
             source_file=pl.col("_source_file"),
             source_sha256=pl.col("_sha256"),
@@ -154,10 +195,11 @@ def _store_quarantine(
             quarantined_at=pl.lit(at).dt.convert_time_zone("UTC").cast(pl.Datetime("us", "UTC")),
         )
         .join(kept, on=["source_sha256", "source_row"], how="anti")
+        .unique(["source_sha256", "source_row"], keep="first", maintain_order=True)
         .select([pl.col(c).cast(t) for c, t in QUARANTINE_SCHEMA.items()])
     )
     if rows.height:
-        write_atomically(rows, layout.quarantine / f"quarantine-{ingest_id}.parquet")
+        write_atomically(rows, layout.quarantine / f"quarantine-{part}.parquet")
 
 
 def refresh_derived(layout: HomeLayout, catalog: pl.DataFrame) -> None:
@@ -171,6 +213,17 @@ def refresh_derived(layout: HomeLayout, catalog: pl.DataFrame) -> None:
     )
 
 
+def clear_leftovers(layout: HomeLayout) -> int:
+    """Remove temporary files an interrupted writer left behind; they were never published."""
+    removed = 0
+    for folder in (layout.events, layout.quarantine, layout.derived, layout.reports):
+        if folder.exists():
+            for leftover in folder.rglob(".*.tmp"):
+                leftover.unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
 def ingest_paths(
     paths: Iterable[Path],
     layout: HomeLayout,
@@ -178,31 +231,41 @@ def ingest_paths(
     at: datetime,
     progress: Progress | None = None,
 ) -> IngestResult:
-    """Ingest files and folders into the home's lake; the caller holds the home lock."""
+    """Ingest files and folders into the home's lake; the caller holds the home lock.
+
+    Rows are processed in bounded batches: each batch is checked against the lake as it is
+    (including the batches before it), so the first occurrence of an event wins exactly as if
+    everything had been read at once, and memory stays bounded for any input size.
+    """
     layout.ensure()
+    clear_leftovers(layout)
     catalog = load_catalog(catalog_path)
     ingest_id = f"{at.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
     result = IngestResult(ingest_id=ingest_id)
     sources, skipped = discover(paths)
     result.skipped = [{"path": str(s.path), "reason": s.reason} for s in skipped]
-    raw = _read_all(sources, result, progress)
-    if raw.height:
-        if progress:
-            progress("checking rows", len(sources), len(sources))
-        batch_ids = (
-            raw.select(pl.col("event_id").cast(pl.String).str.strip_chars()).unique()
-            if ("event_id" in raw.columns)
-            else pl.DataFrame({"event_id": []}, schema={"event_id": pl.String})
+    wrote = False
+    for number, chunk in enumerate(_chunks(sources, result, progress)):
+        part = f"{ingest_id}-{number:05d}"
+        ids = (
+            chunk.rows.select(pl.col("event_id").cast(pl.String).str.strip_chars()).unique()
+            if ("event_id" in chunk.rows.columns)
+            else pl.DataFrame(schema={"event_id": pl.String})
         )
-        stored = scan_events(layout).join(batch_ids.lazy(), on="event_id", how="semi")
-        classified = ev.classified_rows(raw.lazy(), stored, catalog).collect()
+        stored = scan_events(layout).join(ids.lazy(), on="event_id", how="semi")
+        classified = ev.classified_rows(chunk.rows.lazy(), stored, catalog).collect()
         _account(classified, result)
-        if progress:
-            progress("writing the lake", len(sources), len(sources))
-        _store_accepted(classified.filter(pl.col("status") == ev.ACCEPTED), layout, ingest_id)
+        _store_accepted(classified.filter(pl.col("status") == ev.ACCEPTED), layout, ingest_id, part)
         _store_quarantine(
-            classified.filter(pl.col("status") == ev.QUARANTINED), layout, ingest_id, at
+            classified.filter(pl.col("status") == ev.QUARANTINED),
+            chunk,
+            layout,
+            ingest_id,
+            part,
+            at,
         )
+        wrote = True
+    if wrote:
         if progress:
             progress("recomputing intervals", len(sources), len(sources))
         refresh_derived(layout, catalog)
@@ -223,7 +286,8 @@ def _account(classified: pl.DataFrame, result: IngestResult) -> None:
         else:
             outcome.quarantined += n
     reasons = classified.filter(pl.col("status") == ev.QUARANTINED).group_by("reason").len()
-    result.reasons = {str(r): int(n) for r, n in reasons.iter_rows()}
+    for reason, n in reasons.iter_rows():
+        result.reasons[str(reason)] = result.reasons.get(str(reason), 0) + int(n)
 
 
 def _record(result: IngestResult, layout: HomeLayout, at: datetime) -> None:
