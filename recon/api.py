@@ -21,9 +21,10 @@ import pendulum
 import polars as pl
 
 from recon import config
+from recon.csvsafe import restored
 from recon.errors import BadInputError, ConflictError, NotFoundError, ReconError
 from recon.explain import Explanation, Subject, explained
-from recon.ingest import IngestResult, ingest_paths
+from recon.ingest import IngestResult, derived_stale, ingest_paths, refresh_derived
 from recon.intervals import assignment_intervals
 from recon.lake import HomeLayout, scan_events, scan_quarantine
 from recon.monthly import MonthRun, TypeOutcome, vendor_files_by_type
@@ -171,7 +172,7 @@ class Recon:
         """One report by id."""
         with self._reading(), self.store.connect() as con:
             if not self._shared:
-                fail_interrupted(con)
+                fail_interrupted(con, self.layout.reports)
             return get_report(con, report_id)
 
     def list_reports(self, sort_by: str = "billingStartDate", **filters: object) -> list[Report]:
@@ -181,7 +182,7 @@ class Recon:
         """
         with self._reading(), self.store.connect() as con:
             if not self._shared:
-                fail_interrupted(con)
+                fail_interrupted(con, self.layout.reports)
             return list_reports(con, sort_by=sort_by, **filters)  # type: ignore[arg-type]
 
     def delete_report(self, report_id: str) -> Report:
@@ -194,7 +195,7 @@ class Recon:
         report = self.get_report(report_id)
         if report.status != "COMPLETED" or not report.csv_path:
             raise BadInputError(f"report {report_id} is {report.status}, it has no CSV")
-        return pl.read_csv(report.csv_path, infer_schema=False)
+        return restored(pl.read_csv(report.csv_path, infer_schema=False))
 
     # ------------------------------------------------------------------ reconciliation
 
@@ -357,6 +358,10 @@ class Recon:
     def sql(self, query: str) -> pl.DataFrame:
         """Run read-only SQL on the store; anything that would write or reach outside is refused."""
         with self._writing():
+            if derived_stale(self.layout) and any(
+                self.layout.events.glob("event_date=*/*.parquet")
+            ):
+                refresh_derived(self.layout, self.catalog())
             self.store.refresh()  # tables exist and views point at the lake as it is now
         con = duckdb.connect(str(self.layout.store), read_only=True)
         try:

@@ -202,6 +202,24 @@ def _store_quarantine(
         write_atomically(rows, layout.quarantine / f"quarantine-{part}.parquet")
 
 
+DERIVED = ("intervals", "anomalies")
+
+
+def derived_stale(layout: HomeLayout) -> bool:
+    """True when the lake changed since intervals and anomalies were last computed."""
+    return any(not (layout.derived / f"{name}.parquet").exists() for name in DERIVED)
+
+
+def mark_derived_stale(layout: HomeLayout) -> None:
+    """Forget the derived files; they are rebuilt when someone asks for them.
+
+    Rebuilding walks the whole lake, so it is left out of ingest: ingest memory stays bounded
+    by its batch size whatever the size of the lake.
+    """
+    for name in DERIVED:
+        (layout.derived / f"{name}.parquet").unlink(missing_ok=True)
+
+
 def refresh_derived(layout: HomeLayout, catalog: pl.DataFrame) -> None:
     """Recompute intervals and anomalies over the whole lake, for the store's views."""
     events = scan_events(layout)
@@ -266,9 +284,7 @@ def ingest_paths(
         )
         wrote = True
     if wrote:
-        if progress:
-            progress("recomputing intervals", len(sources), len(sources))
-        refresh_derived(layout, catalog)
+        mark_derived_stale(layout)
     _record(result, layout, at)
     return result
 

@@ -20,6 +20,7 @@ import polars as pl
 
 from recon import reconcile as rec
 from recon.catalog import read_checked_csv
+from recon.csvsafe import neutralised, restored
 from recon.errors import BadInputError
 from recon.reports import Report
 from recon.schemas import prices_contract, report_contract
@@ -119,7 +120,7 @@ def _digest(path: Path) -> str:
 
 def _write_csv(frame: pl.DataFrame, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    frame.write_csv(tmp, quote_style="necessary", line_terminator="\n")
+    neutralised(frame).write_csv(tmp, quote_style="necessary", line_terminator="\n")
     with tmp.open("rb") as handle:
         os.fsync(handle.fileno())
     tmp.replace(path)
@@ -144,7 +145,7 @@ def reconcile_report(
     prices = load_prices(prices_path) if prices_path else None
     contract = report_contract(report.type, report.category)
     vendor = read_vendor_report(vendor_path, report.type, report.category)
-    ours = pl.read_csv(report.csv_path, infer_schema=False).fill_null("")
+    ours = restored(pl.read_csv(report.csv_path, infer_schema=False).fill_null(""))
     if report.billing_start_date and report.billing_end_date:
         period_days = (report.billing_end_date - report.billing_start_date).days + 1
     else:

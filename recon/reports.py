@@ -22,6 +22,7 @@ import polars as pl
 
 from recon.catalog import load_catalog
 from recon.config import BillingZones
+from recon.csvsafe import neutralised
 from recon.errors import BadInputError, ConflictError, NotFoundError
 from recon.intervals import assignment_intervals
 from recon.lake import HomeLayout, scan_events
@@ -296,8 +297,12 @@ def _pid_alive(pid: int | None) -> bool:
     return True
 
 
-def fail_interrupted(con: duckdb.DuckDBPyConnection) -> None:
-    """Mark IN_PROGRESS reports whose process has gone as FAILED (they can never finish)."""
+def fail_interrupted(con: duckdb.DuckDBPyConnection, reports_dir: Path | None = None) -> None:
+    """Mark IN_PROGRESS reports whose process has gone as FAILED (they can never finish).
+
+    A CSV such a report may have written before it was interrupted is removed: only a
+    COMPLETED report has a file.
+    """
     rows = con.execute("SELECT id, pid FROM reports WHERE status = 'IN_PROGRESS'").fetchall()
     for report_id, pid in rows:
         if pid != os.getpid() and not _pid_alive(pid):
@@ -312,6 +317,8 @@ def fail_interrupted(con: duckdb.DuckDBPyConnection) -> None:
                 "UPDATE reports SET status = 'FAILED', errors = ? WHERE id = ?",
                 [json.dumps(errors), report_id],
             )
+            if reports_dir is not None:
+                (reports_dir / f"{report_id}.csv").unlink(missing_ok=True)
 
 
 def get_report(con: duckdb.DuckDBPyConnection, report_id: str) -> Report:
@@ -377,7 +384,7 @@ def register_report(
 ) -> Report:
     """Insert the report as IN_PROGRESS, or raise `ConflictError` if the rules forbid it."""
     with store.connect() as con:
-        fail_interrupted(con)
+        fail_interrupted(con, store.layout.reports)
         if request.category == "RECONCILIATION":
             existing = _conflicting(con, request)
             if existing is not None:
@@ -424,7 +431,7 @@ def register_report(
 def _write_csv(rows: pl.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    rows.write_csv(tmp, quote_style="necessary", line_terminator="\n")
+    neutralised(rows).write_csv(tmp, quote_style="necessary", line_terminator="\n")
     with tmp.open("rb") as handle:
         os.fsync(handle.fileno())
     tmp.replace(path)
@@ -494,7 +501,7 @@ def fail_report(store: Store, report: Report, code: str, description: str) -> Re
 def delete_report(store: Store, report_id: str) -> Report:
     """Remove a COMPLETED or FAILED report, its rows and its CSV."""
     with store.connect() as con:
-        fail_interrupted(con)
+        fail_interrupted(con, store.layout.reports)
         report = get_report(con, report_id)
         if report.status == "IN_PROGRESS":
             raise ConflictError(
@@ -507,6 +514,7 @@ def delete_report(store: Store, report_id: str) -> Report:
         con.execute("COMMIT")
     if report.csv_path:
         Path(report.csv_path).unlink(missing_ok=True)
+    (store.layout.reports / f"{report_id}.csv").unlink(missing_ok=True)
     return report
 
 

@@ -129,7 +129,7 @@ class ReportsApi:
         self.signer = Signer.for_home(recon.home)
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-builder")
         with recon.store.connect() as con:
-            fail_interrupted(con)  # reports a previous server left IN_PROGRESS can never finish
+            fail_interrupted(con, recon.layout.reports)  # a previous server's IN_PROGRESS ones
 
     # -------------------------------------------------------------- auth
 

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 from recon.errors import BadInputError
 
 SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
-FAST_CSV_BYTES = 256 * 1024 * 1024
+FAST_CSV_BYTES = int(os.environ.get("RECON_FAST_CSV_BYTES", str(256 * 1024 * 1024)))
 ORIGINAL_LIMIT = 64 * 1024
 IDENTIFYING = ("event_id", "occurred_at", "action")
 
@@ -218,7 +218,11 @@ def _csv_careful(source: SourceFile, size: int) -> Iterator[pl.DataFrame]:
                 values += [None] * (len(header) - len(values))
                 rows.append(values)
                 malformed.append(problem)
-                raws.append(json.dumps([_printable(v) for v in record]) if problem else None)
+                raws.append(
+                    json.dumps([_printable(v) for v in record], ensure_ascii=False)
+                    if problem
+                    else None
+                )
             if len(rows) >= size:
                 yield _frame(header, rows, malformed, first).with_columns(
                     _raw=pl.Series(raws, dtype=pl.String)

@@ -159,6 +159,8 @@ def _lake_views(layout: HomeLayout) -> list[str]:
             statements.append(
                 f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({_sql_literal(path)})"
             )
+        else:  # not computed yet (recon sql computes them first when the lake has events)
+            statements.append(f"DROP VIEW IF EXISTS {name}")
     return statements
 
 

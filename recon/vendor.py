@@ -15,6 +15,7 @@ from pathlib import Path
 import pandera.errors
 import polars as pl
 
+from recon.csvsafe import restored
 from recon.errors import BadInputError
 from recon.schemas import CATEGORIES, REPORT_TYPES, Category, Contract, ReportType, report_contract
 
@@ -132,7 +133,7 @@ def read_vendor_report(path: Path, report_type: ReportType, category: Category) 
             + (f" ({bad_quantity.height} such rows)" if bad_quantity.height > 1 else ""),
             hint="fix the file or download it again",
         )
-    normalised = text.with_columns(QUANTITY=_six_decimals(pl.col("QUANTITY")))
+    normalised = restored(text).with_columns(QUANTITY=_six_decimals(pl.col("QUANTITY")))
     duplicated = normalised.filter(pl.struct(list(contract.key)).is_duplicated())
     if duplicated.height:
         example = ", ".join(f"{k}={duplicated[k][0]!r}" for k in contract.key if duplicated[k][0])
