@@ -108,7 +108,8 @@ def test_formula_cells_are_neutralised_and_round_trip(tmp_path, write_csv):
     report = rc.create_report(ReportRequest(type="USER", **OCT))
     text = Path(report.csv_path or "").read_text()
     assert text.splitlines()[1] == (
-        "Partner One,P1,S1,WEBEX_CALLING,PLACEHOLDER-SKU-CAL-0003,Webex Calling (calling and messaging),"
+        "Partner One,P1,S1,WEBEX_CALLING,PLACEHOLDER-SKU-CAL-0003,"
+        "Webex Calling (calling and messaging),"
         '2026-10-01,2026-10-31,31.000000,C1,"\'=HYPERLINK(""http://x"",""click"")",'
         "'+46701234567,u1,\"\",'@SUM(A1:A9),'-2+3"
     )  # text cells neutralised; QUANTITY and dates untouched
