@@ -13,7 +13,7 @@ export TZ := UTC
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test check format lock sample golden notebook clean
+.PHONY: help install demo test test-thorough check format lock sample golden notebook clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -52,6 +52,9 @@ demo: install ## Install, then run October 2026 on the bundled sample: ingest, r
 
 test: install ## Run the test suite (unit, property, golden, CLI)
 	$(BIN)/python -m pytest
+
+test-thorough: install ## The suite with many more examples, 100 kills per crash test, bigger logs
+	HYPOTHESIS_PROFILE=thorough RECON_KILLS=100 RECON_MEMORY_ROWS=200000 $(BIN)/python -m pytest
 
 check: install ## Lint, format check and type check
 	$(BIN)/ruff check recon tests notebooks
