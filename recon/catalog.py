@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandera.errors
 import polars as pl
 
 from recon.errors import BadInputError
-from recon.schemas import Contract, catalog_contract
+from recon.schemas import Contract, ContractError, catalog_contract
 
 CATALOG_SCHEMA = {
     "package": pl.String,
@@ -50,8 +49,8 @@ def read_checked_csv(path: Path, contract: Contract, what: str) -> pl.DataFrame:
     raw = raw.select(contract.names)
     try:
         contract.validate(raw)
-    except pandera.errors.SchemaErrors as exc:
-        cases = exc.failure_cases.head(5).select("column", "check", "failure_case").rows()
-        detail = "; ".join(f"{col}: {check} ({case!r})" for col, check, case in cases)
-        raise BadInputError(f"{what} {path} is invalid: {detail}", hint=f"fix the {what}") from exc
+    except ContractError as exc:
+        raise BadInputError(
+            f"{what} {path} is invalid: {exc.summary()}", hint=f"fix the {what}"
+        ) from exc
     return raw

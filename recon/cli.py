@@ -27,7 +27,6 @@ from recon import config
 from recon.api import Recon
 from recon.errors import ReconError
 from recon.explain import Subject
-from recon.generate import GeneratorSpec, generate
 from recon.reconciliation import ReconciliationResult
 from recon.reports import Report, ReportRequest, month_period
 from recon.server import BASE as SERVER_BASE
@@ -169,6 +168,8 @@ def generate_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Write realistic, seeded event-log files (with duplicates, orphans, bad rows...)."""
+    from recon.generate import GeneratorSpec, generate  # noqa: PLC0415 - numpy only when generating
+
     first = _parse_date(start, "--start")
     last = _parse_date(end, "--end")
     assert first is not None and last is not None

@@ -203,16 +203,7 @@ def assignment_intervals(events: pl.LazyFrame, catalog: pl.DataFrame) -> pl.Lazy
     )
 
 
-_FIRST_OF_RUN: Final = {
-    "customer_org_id",
-    "subject_type",
-    "subject_id",
-    "package",
-    "location_id",
-    "license_id",
-    "kind",
-    *ATTRIBUTES,
-}
+_FIRST_OF_RUN: Final = {*KEY, "kind", *ATTRIBUTES}
 
 
 def assignment_anomalies(events: pl.LazyFrame, catalog: pl.DataFrame) -> pl.LazyFrame:

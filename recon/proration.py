@@ -161,22 +161,29 @@ def _harmonised_attributes(usage: pl.LazyFrame) -> pl.LazyFrame:
     ).drop("_latest")
 
 
+def _row_attributes() -> dict[str, pl.Expr]:
+    """What a USER row shows besides its grain, from the intervals it is made of."""
+    return {
+        "user_id": pl.col("user_id").first(),
+        "workspace_id": pl.col("workspace_id").first(),
+        "partner_name": pl.col("partner_name").sort_by("start").last(),
+        "sub_partner_org_id": pl.col("sub_partner_org_id").sort_by("start").last(),
+        "customer_external_id": _latest_filled("customer_external_id").fill_null(""),
+        "subscriber_id": _latest_filled("subscriber_id").fill_null(""),
+        "_latest": pl.col("start").max(),
+    }
+
+
 def usage_in_zone(intervals: pl.LazyFrame, table: DayTable, until: int) -> pl.LazyFrame:
     """USER-level rows of intervals billed in one zone: exact units, rounded quantity, days."""
     units = interval_units(merged_intervals(intervals), table, until)
     return (
         units.group_by(ROW_GRAIN)
         .agg(
-            user_id=pl.col("user_id").first(),
-            workspace_id=pl.col("workspace_id").first(),
-            partner_name=pl.col("partner_name").sort_by("start").last(),
-            sub_partner_org_id=pl.col("sub_partner_org_id").sort_by("start").last(),
-            customer_external_id=_latest_filled("customer_external_id").fill_null(""),
-            subscriber_id=_latest_filled("subscriber_id").fill_null(""),
+            **_row_attributes(),
             units=pl.col("units").sum(),
             first_day=pl.col("first_day").min(),
             last_day=pl.col("last_day").max(),
-            _latest=pl.col("start").max(),
         )
         .with_columns(
             zone=pl.lit(table.zone),
@@ -228,14 +235,8 @@ def holdings_at(intervals: pl.LazyFrame, at: int) -> pl.LazyFrame:
         intervals.filter(start <= at)
         .group_by(ROW_GRAIN)
         .agg(
-            user_id=pl.col("user_id").first(),
-            workspace_id=pl.col("workspace_id").first(),
-            partner_name=pl.col("partner_name").sort_by("start").last(),
-            sub_partner_org_id=pl.col("sub_partner_org_id").sort_by("start").last(),
-            customer_external_id=_latest_filled("customer_external_id").fill_null(""),
-            subscriber_id=_latest_filled("subscriber_id").fill_null(""),
+            **_row_attributes(),
             quantity_micros=pl.when(held.any()).then(MICROS_PER_UNIT).otherwise(0),
-            _latest=pl.col("start").max(),
         )
         .with_columns(
             zone=pl.lit("UTC"),

@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
-import pandera.errors
 import pendulum
 import polars as pl
 
@@ -28,7 +27,14 @@ from recon.intervals import assignment_intervals
 from recon.lake import HomeLayout, scan_events
 from recon.proration import holdings_at, user_usage
 from recon.rollup import report_rows
-from recon.schemas import CATEGORIES, REPORT_TYPES, Category, ReportType, report_contract
+from recon.schemas import (
+    CATEGORIES,
+    REPORT_TYPES,
+    Category,
+    ContractError,
+    ReportType,
+    report_contract,
+)
 from recon.store import Store
 from recon.timezones import day_table, from_micros, to_micros
 
@@ -140,13 +146,8 @@ def validate_request(request: ReportRequest, today: date) -> ReportRequest:
                 f"type {report_type}: POINT_IN_TIME reports exist for CUSTOMER and USER only",
                 hint="ask for --type CUSTOMER or --type USER, or a RECONCILIATION report",
             )
-        return ReportRequest(
-            type=report_type,
-            category=category,
-            sub_partner_org_id=request.sub_partner_org_id,
-            timezone=request.timezone,
-            as_of=request.as_of,
-        )
+        # The period does not apply to a point-in-time report.
+        return replace(request, type=report_type, category=category, start=None, end=None)
     if request.as_of is not None:
         raise BadInputError(
             "asOf applies to POINT_IN_TIME reports only",
@@ -173,14 +174,7 @@ def validate_request(request: ReportRequest, today: date) -> ReportRequest:
             f"billingEndDate {request.end} is not before today ({today} in the billing time zone)",
             hint="billing is in arrears: report on days that have ended",
         )
-    return ReportRequest(
-        type=report_type,
-        category=category,
-        start=request.start,
-        end=request.end,
-        sub_partner_org_id=request.sub_partner_org_id,
-        timezone=request.timezone,
-    )
+    return replace(request, type=report_type, category=category)
 
 
 # ---------------------------------------------------------------- computing a report's rows
@@ -437,22 +431,17 @@ def _write_csv(rows: pl.DataFrame, path: Path) -> None:
     tmp.replace(path)
 
 
-def _schema_error_text(exc: pandera.errors.SchemaErrors) -> str:
-    cases = exc.failure_cases.head(5).select("column", "check", "failure_case").rows()
-    return "; ".join(f"{col}: {check} ({case!r})" for col, check, case in cases)
-
-
 def complete_report(store: Store, report: Report, rows: pl.DataFrame) -> Report:
     """Validate, write the CSV atomically, then store rows and flip to COMPLETED in one go."""
     contract = report_contract(report.type, report.category)
     try:
         contract.validate(rows)
-    except pandera.errors.SchemaErrors as exc:
+    except ContractError as exc:
         return fail_report(
             store,
             report,
             "SCHEMA_VIOLATION",
-            f"report rows break the {contract.name} contract: {_schema_error_text(exc)}",
+            f"report rows break the {contract.name} contract: {exc.summary()}",
         )
     path = store.layout.reports / f"{report.id}.csv"
     _write_csv(rows, path)

@@ -10,13 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandera.polars as pa
 import polars as pl
 import yaml
 
 from recon._resources import schema_dir
+
+if TYPE_CHECKING:
+    import pandera.polars as pa
 
 ReportType = Literal["PARTNER", "CUSTOMER", "LOCATION", "USER"]
 Category = Literal["RECONCILIATION", "POINT_IN_TIME"]
@@ -89,9 +91,35 @@ class Contract:
         return _pandera_schema(self)
 
     def validate(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """Check `frame` against the contract; raise `pandera.errors.SchemaErrors` if it fails."""
-        validated: pl.DataFrame = self.pandera().validate(frame, lazy=True)
+        """Check `frame` against the contract; raise `ContractError` if it fails."""
+        import pandera.errors  # noqa: PLC0415 - pandera is slow to import; only validation needs it
+
+        try:
+            validated: pl.DataFrame = self.pandera().validate(frame, lazy=True)
+        except pandera.errors.SchemaErrors as exc:
+            raise ContractError(self.name, exc.failure_cases) from exc
         return validated
+
+
+class ContractError(Exception):
+    """A frame broke a contract; `failure_cases` lists column, check, value and row index."""
+
+    def __init__(self, contract: str, failure_cases: pl.DataFrame) -> None:
+        super().__init__(f"rows break the {contract} contract")
+        self.contract = contract
+        self.failure_cases = failure_cases
+
+    def summary(self, limit: int = 5, *, with_rows: bool = False) -> str:
+        """The first few failures as text: `COLUMN: check ('value')`."""
+        cases = (
+            self.failure_cases.head(limit).select("column", "check", "failure_case", "index").rows()
+        )
+        if with_rows:
+            return "; ".join(
+                f"row {'?' if index is None else index + 1}: {col} {case!r} fails {check}"
+                for col, check, case, index in cases
+            )
+        return "; ".join(f"{col}: {check} ({case!r})" for col, check, case, _ in cases)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -102,6 +130,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 def _checks(spec: ColumnSpec) -> list[pa.Check]:
+    import pandera.polars as pa  # noqa: PLC0415
+
     checks: list[pa.Check] = []
     if spec.dtype != "string":
         return checks
@@ -136,6 +166,8 @@ def _exactly_one_subject(data: Any) -> pl.LazyFrame:
 
 @cache
 def _pandera_schema(contract: Contract) -> pa.DataFrameSchema:
+    import pandera.polars as pa  # noqa: PLC0415
+
     columns = {
         spec.name: pa.Column(DTYPES[spec.dtype], checks=_checks(spec), nullable=False)
         for spec in contract.columns

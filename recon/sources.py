@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
-import pyarrow.parquet as pq
 
 from recon.errors import BadInputError
 
@@ -333,6 +332,8 @@ def _parquet_text(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _parquet_batches(source: SourceFile, size: int) -> Iterator[pl.DataFrame]:
+    import pyarrow.parquet as pq  # noqa: PLC0415 - slow to import, and only Parquet logs need it
+
     try:
         parquet = pq.ParquetFile(source.path)
         header = _clean_header(parquet.schema_arrow.names)

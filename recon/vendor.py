@@ -12,12 +12,19 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandera.errors
 import polars as pl
 
 from recon.csvsafe import restored
 from recon.errors import BadInputError
-from recon.schemas import CATEGORIES, REPORT_TYPES, Category, Contract, ReportType, report_contract
+from recon.schemas import (
+    CATEGORIES,
+    REPORT_TYPES,
+    Category,
+    Contract,
+    ContractError,
+    ReportType,
+    report_contract,
+)
 
 QUANTITY_TEXT = r"^[0-9]+(\.[0-9]{0,6})?$"
 
@@ -144,14 +151,10 @@ def read_vendor_report(path: Path, report_type: ReportType, category: Category) 
         )
     try:
         contract.validate(normalised)
-    except pandera.errors.SchemaErrors as exc:
-        cases = exc.failure_cases.head(3).select("column", "check", "failure_case", "index").rows()
-        detail = "; ".join(
-            f"row {'?' if index is None else index + 1}: {col} {case!r} fails {check}"
-            for col, check, case, index in cases
-        )
+    except ContractError as exc:
         raise IncomparableError(
-            f"vendor file {path} breaks the {contract.name} contract: {detail}",
+            f"vendor file {path} breaks the {contract.name} contract: "
+            f"{exc.summary(3, with_rows=True)}",
             hint="fix the file or download it again",
         ) from exc
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
