@@ -130,6 +130,7 @@ def test_killed_ingests_leave_a_lake_that_the_next_ingest_completes(tmp_path, re
         )
         assert_consistent(home)
     assert interrupted >= KILLS // 2, f"only {interrupted} of {KILLS} runs were interrupted"
+    print(f"ingest: {interrupted} of {KILLS} runs killed mid-way")  # shown with pytest -s
     done = subprocess.run(
         [RECON, "--home", str(home), "ingest", str(SAMPLE), "--json"],
         env=ENV,
@@ -183,6 +184,9 @@ def test_killed_report_creation_never_leaves_a_false_completed(tmp_path):
     rc = Recon(home)
     failed = rc.list_reports(status="FAILED")
     assert failed, "interrupted reports are marked FAILED"
+    print(
+        f"report create: {interrupted} of {KILLS} runs killed, {len(failed)} after registering the report"
+    )
     assert all(r.errors[0]["code"] == "INTERRUPTED" for r in failed)
     assert "ended before the report completed" in failed[0].errors[0]["description"]
     for report in rc.list_reports(status="COMPLETED"):
