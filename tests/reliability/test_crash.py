@@ -185,7 +185,8 @@ def test_killed_report_creation_never_leaves_a_false_completed(tmp_path):
     failed = rc.list_reports(status="FAILED")
     assert failed, "interrupted reports are marked FAILED"
     print(
-        f"report create: {interrupted} of {KILLS} runs killed, {len(failed)} after registering the report"
+        f"report create: {interrupted} of {KILLS} runs killed, "
+        f"{len(failed)} after registering the report"
     )
     assert all(r.errors[0]["code"] == "INTERRUPTED" for r in failed)
     assert "ended before the report completed" in failed[0].errors[0]["description"]
