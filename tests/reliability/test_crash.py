@@ -72,7 +72,7 @@ def kill_window(args: list[str], undo: list[str] | None = None) -> tuple[float, 
     full = timed(args)
     if undo:
         subprocess.run([RECON, *undo], env=ENV, capture_output=True, check=False)
-    return startup * 0.9, max(full, startup * 1.2)
+    return startup * 1.05, max(full, startup * 1.3)
 
 
 def lake_contents(home: Path) -> pl.DataFrame:
