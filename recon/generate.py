@@ -62,6 +62,7 @@ COLUMNS = [
     "license_id",
 ]
 _US_PER_DAY = 86_400_000_000
+SUBJECTS_PER_BLOCK = 250_000
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,7 @@ def _clean_events(
     addon_end = later + (rng.random(n) * np.maximum(start_us + span - later, 1)).astype(np.int64)
     addon_ends = rng.random(n) < 0.5
 
-    s = np.arange(n)
+    s = subjects["s"].to_numpy()
     parts: list[dict[str, np.ndarray]] = []
 
     def add(
@@ -217,7 +218,17 @@ def _clean_events(
     add(addon & addon_ends, addon_end, "UNASSIGN", attendant, loc)
     rec = np.full(n, "CALL_RECORDING")
     add(recording, later, "ASSIGN", rec, loc)
-    events = pl.concat([pl.DataFrame(p) for p in parts], how="vertical")
+    schema = {
+        "s": pl.Int64,
+        "t": pl.Int64,
+        "action": pl.String,
+        "package": pl.String,
+        "loc": pl.Int64,
+    }
+    events = pl.concat(
+        [pl.DataFrame({k: pl.Series(v, dtype=schema[k]) for k, v in p.items()}) for p in parts],
+        how="vertical",
+    )
     # Provisioning systems log whole seconds.
     events = events.with_columns(t=pl.col("t") - pl.col("t") % 1_000_000)
     return events.filter(pl.col("t") < start_us + span)
@@ -262,10 +273,12 @@ def _with_attributes(
     )
 
 
-def _render(events: pl.DataFrame, rng: np.random.Generator, spec: GeneratorSpec) -> pl.DataFrame:
+def _render(
+    events: pl.DataFrame, rng: np.random.Generator, spec: GeneratorSpec, id_offset: int = 0
+) -> pl.DataFrame:
     """Give ids, SKUs (for some rows) and timestamps as text (UTC `Z` or the customer's offset)."""
     n = events.height
-    order = rng.permutation(n)
+    order = rng.permutation(n) + id_offset
     local = rng.random(n) < 0.7
     with_sku = rng.random(n) < 0.6
     events = events.with_columns(
@@ -379,7 +392,11 @@ def _inject_mess(
 
 
 def _write_days(
-    events: pl.DataFrame, out_dir: Path, spec: GeneratorSpec, rng: np.random.Generator
+    events: pl.DataFrame,
+    out_dir: Path,
+    spec: GeneratorSpec,
+    rng: np.random.Generator,
+    block: str = "",
 ) -> list[str]:
     out_dir.mkdir(parents=True, exist_ok=True)
     kinds = ("csv", "jsonl", "parquet")
@@ -402,7 +419,7 @@ def _write_days(
         )
         for number, piece in enumerate(pieces, start=1):
             suffix = f"-part{number}" if split else ""
-            path = out_dir / f"events-{day}{suffix}.{kind}"
+            path = out_dir / f"events-{day}{suffix}{block}.{kind}"
             frame = piece.select(COLUMNS)
             if kind == "csv":
                 frame.write_csv(path)
@@ -441,13 +458,25 @@ def generate(
         raise ValueError("generator end date is before its start date")
     rng = np.random.default_rng(spec.seed)
     customers, subjects = _entities(spec, rng)
-    clean = _with_attributes(_clean_events(spec, rng, subjects), subjects, customers)
-    rendered = _render(clean, rng, spec)
-    messy, injected = _inject_mess(rendered, rng, spec.mess_rate)
-    files = _write_days(messy, out_dir, spec, rng)
-    result = GenerateResult(
-        files=files, events=messy.height, clean_events=rendered.height, injected=injected
-    )
+    result = GenerateResult()
+    truth: list[pl.DataFrame] = []
+    blocks = range(0, subjects.height, SUBJECTS_PER_BLOCK)
+    for number, first in enumerate(blocks):
+        # Subjects are generated in blocks so memory stays bounded at any scale; each block
+        # writes its own files for each day ("one or many files per day").
+        block = subjects.slice(first, SUBJECTS_PER_BLOCK)
+        clean = _with_attributes(_clean_events(spec, rng, block), block, customers)
+        rendered = _render(clean, rng, spec, id_offset=result.clean_events)
+        messy, injected = _inject_mess(rendered, rng, spec.mess_rate)
+        suffix = f"-b{number:03d}" if len(blocks) > 1 else ""
+        result.files += _write_days(messy, out_dir, spec, rng, suffix)
+        result.events += messy.height
+        result.clean_events += rendered.height
+        for kind, count in injected.items():
+            result.injected[kind] = result.injected.get(kind, 0) + count
+        if vendor_month is not None:
+            truth.append(clean_events(rendered))
+    files, injected = result.files, result.injected
     manifest = {
         "spec": {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(spec).items()},
         "events": result.events,
@@ -461,7 +490,7 @@ def generate(
         from recon.generate_vendor import write_vendor_reports  # noqa: PLC0415
 
         vendor = write_vendor_reports(
-            clean_events(rendered),
+            pl.concat(truth, how="vertical"),
             load_catalog(default_catalog()),
             vendor_month,
             vendor_dir or out_dir.parent / "vendor",

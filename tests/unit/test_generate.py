@@ -84,3 +84,30 @@ def test_no_mess_means_every_row_is_clean(tmp_path):
     result = Recon(tmp_path / "home").ingest([tmp_path / "logs"])
     assert (result.duplicates, result.quarantined) == (0, 0)
     assert result.accepted == result.rows_read > 200
+
+
+def test_large_runs_are_generated_in_blocks_with_unique_ids(tmp_path, monkeypatch):
+    import recon.generate as generator
+
+    monkeypatch.setattr(generator, "SUBJECTS_PER_BLOCK", 100)
+    spec = GeneratorSpec(
+        start=date(2026, 3, 1),
+        end=date(2026, 3, 20),
+        subjects=350,
+        customers=10,
+        mess_rate=0.0,
+        seed=4,
+        format="csv",
+    )
+    result = generate(tmp_path / "logs", spec)
+    names = {p.name for p in (tmp_path / "logs").glob("*.csv")}
+    assert {n.rsplit("-b", 1)[1][:3] for n in names} == {"000", "001", "002", "003"}
+    rows = _read(tmp_path / "logs")
+    assert rows.height == result.events
+    assert rows["event_id"].n_unique() == rows.height
+    subjects = set(rows["user_id"].to_list()) | set(rows["workspace_id"].to_list())
+    assert len(subjects - {""}) == 350
+    from recon.api import Recon
+
+    ingested = Recon(tmp_path / "home").ingest([tmp_path / "logs"])
+    assert (ingested.accepted, ingested.quarantined) == (result.events, 0)
