@@ -7,6 +7,8 @@ recon shows up as a wrong answer instead of passing by luck on a UTC machine.
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -32,6 +34,8 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 REPO = Path(__file__).resolve().parent.parent
+# The installed `recon` executable of this environment, for tests that run it as a user would.
+RECON = shutil.which("recon", path=str(Path(sys.executable).parent)) or "recon"
 CATALOG_PATH = REPO / "data" / "catalog.csv"
 SAMPLE = REPO / "data" / "sample"
 FROZEN_NOW = "2026-11-21T12:00:00Z"
@@ -112,25 +116,12 @@ def frame() -> Callable[[list[dict[str, Any]]], pl.LazyFrame]:
 
 
 def raw_row(**fields: str) -> dict[str, str]:
-    """A raw log row (text), valid unless fields say otherwise."""
-    base = {
-        "event_id": "e1",
-        "occurred_at": "2026-03-01T10:00:00Z",
-        "action": "ASSIGN",
-        "partner_org_id": "P1",
-        "partner_name": "Partner One",
-        "subscription_id": "S1",
-        "sub_partner_org_id": "",
-        "customer_org_id": "C1",
-        "customer_external_id": "",
-        "location_id": "L1",
-        "user_id": "u1",
-        "subscriber_id": "",
-        "workspace_id": "",
-        "package": "WEBEX_CALLING",
-        "sku": "",
-        "license_id": "",
-    }
+    """A raw log row (text), valid unless fields say otherwise; columns in the contract's order."""
+    base = {"event_id": "e1", "occurred_at": "2026-03-01T10:00:00Z", "action": "ASSIGN"}
+    for name, value in EVENT_DEFAULTS.items():
+        if name == "sku":
+            base["package"] = "WEBEX_CALLING"
+        base[name] = value
     base.update(fields)
     return base
 

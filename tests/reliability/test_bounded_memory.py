@@ -14,8 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from tests.conftest import FROZEN_NOW, raw_row
-from tests.unit.test_cli import RECON
+from tests.conftest import FROZEN_NOW, RECON, raw_row
 
 ROWS = int(os.environ.get("RECON_MEMORY_ROWS", "40000"))
 

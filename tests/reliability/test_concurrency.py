@@ -12,8 +12,7 @@ import polars as pl
 
 from recon.api import Recon
 from recon.lake import scan_events
-from tests.conftest import FROZEN_NOW, SAMPLE, raw_row
-from tests.unit.test_cli import RECON
+from tests.conftest import FROZEN_NOW, RECON, SAMPLE, raw_row
 
 ENV = {**os.environ, "RECON_NOW": FROZEN_NOW, "RECON_LOCK_WAIT": "120"}
 

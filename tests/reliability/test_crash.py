@@ -24,8 +24,7 @@ import pytest
 from recon.api import Recon
 from recon.lake import scan_events, scan_quarantine
 from recon.reports import ReportRequest
-from tests.conftest import FROZEN_NOW, SAMPLE
-from tests.unit.test_cli import RECON
+from tests.conftest import FROZEN_NOW, RECON, SAMPLE
 
 KILLS = int(os.environ.get("RECON_KILLS", "10"))
 ENV = {

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import FROZEN_NOW, SAMPLE, raw_row
-
-RECON = shutil.which("recon", path=str(Path(sys.executable).parent)) or "recon"
+from tests.conftest import FROZEN_NOW, RECON, SAMPLE, raw_row
 
 
 def run(

@@ -24,8 +24,7 @@ from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
 from recon.api import Recon
-from tests.conftest import FROZEN_NOW, SAMPLE
-from tests.unit.test_cli import RECON
+from tests.conftest import FROZEN_NOW, RECON, SAMPLE
 
 SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "webex-wholesale-billing-openapi.json"
 SPEC = json.loads(SPEC_PATH.read_text())
