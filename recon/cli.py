@@ -150,6 +150,14 @@ def generate_command(
         float, typer.Option(help="Share of rows that carry real-log mess.", min=0.0, max=0.5)
     ] = 0.01,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 7,
+    reassignments: Annotated[
+        float,
+        typer.Option(
+            "--reassignments-per-month",
+            help="Mean UNASSIGN+ASSIGN pairs per subject per month (event density).",
+            min=0.0,
+        ),
+    ] = 0.0,
     file_format: Annotated[
         str, typer.Option("--format", help="csv, jsonl, parquet or mixed.")
     ] = "mixed",
@@ -190,6 +198,7 @@ def generate_command(
         sub_partners_per_partner=sub_partners,
         mess_rate=mess_rate,
         seed=seed,
+        reassignments_per_month=reassignments,
         format=file_format,  # type: ignore[arg-type]
     )
     month = None

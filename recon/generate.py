@@ -79,6 +79,9 @@ class GeneratorSpec:
     mess_rate: float = 0.01
     seed: int = 7
     format: Format = "mixed"
+    # Mean UNASSIGN + ASSIGN pairs per subject per month on its main package (a suspension
+    # and its resume, a license reshuffle): the knob that sets event density for benchmarks.
+    reassignments_per_month: float = 0.0
 
 
 @dataclass
@@ -218,6 +221,9 @@ def _clean_events(
     add(addon & addon_ends, addon_end, "UNASSIGN", attendant, loc)
     rec = np.full(n, "CALL_RECORDING")
     add(recording, later, "ASSIGN", rec, loc)
+    if spec.reassignments_per_month > 0:
+        held_until = np.where(trial, trial_end, later)
+        _add_reassignments(spec, rng, s, onboard, held_until, packages, loc, parts)
     schema = {
         "s": pl.Int64,
         "t": pl.Int64,
@@ -232,6 +238,48 @@ def _clean_events(
     # Provisioning systems log whole seconds.
     events = events.with_columns(t=pl.col("t") - pl.col("t") % 1_000_000)
     return events.filter(pl.col("t") < start_us + span)
+
+
+def _add_reassignments(
+    spec: GeneratorSpec,
+    rng: np.random.Generator,
+    s: np.ndarray,
+    onboard: np.ndarray,
+    held_until: np.ndarray,
+    packages: np.ndarray,
+    loc: np.ndarray,
+    parts: list[dict[str, np.ndarray]],
+) -> None:
+    """Pairs of UNASSIGN then ASSIGN of the main package, strictly inside its first holding.
+
+    Each subject draws a Poisson number of pairs; their 2k instants are sorted uniform draws
+    in (onboard, held_until), so the pairs never overlap each other or the lifecycle events.
+    """
+    months = ((spec.end - spec.start).days + 1) / 30.4375
+    pairs = rng.poisson(spec.reassignments_per_month * months, s.size)
+    # Room for 2k distinct whole seconds strictly between onboarding and the end of the holding.
+    pairs = np.where(held_until - onboard > (2 * pairs + 4) * 1_000_000, pairs, 0)
+    owner = np.repeat(np.arange(s.size), 2 * pairs)
+    if owner.size == 0:
+        return
+    low = onboard[owner] + 1_000_000
+    width = np.maximum(held_until[owner] - (2 * pairs[owner] + 2) * 1_000_000 - low, 1)
+    at = low + (rng.random(owner.size) * width).astype(np.int64)
+    at = at - at % 1_000_000  # whole seconds, as the rest of the log
+    order = np.lexsort((at, owner))  # by subject, then time: consecutive instants pair up
+    owner, at = owner[order], at[order]
+    rank = np.arange(owner.size) - np.repeat(np.cumsum(2 * pairs) - 2 * pairs, 2 * pairs)
+    at = at + rank * 1_000_000  # strictly increasing per subject, still before the end
+    action = np.where(rank % 2 == 0, "UNASSIGN", "ASSIGN")
+    parts.append(
+        {
+            "s": s[owner],
+            "t": at,
+            "action": action,
+            "package": packages[owner],
+            "loc": loc[owner],
+        }
+    )
 
 
 def _with_attributes(
