@@ -111,7 +111,7 @@ def row_problems(rows: pl.LazyFrame, catalog: pl.DataFrame) -> pl.LazyFrame:
     """
     specs = input_columns()
     at = pl.col("occurred_at")
-    parsed = _parsed_instant("occurred_at")
+    parsed = pl.col("_instant")  # parsed once, below; canonical_events reuses it
     has_user = pl.col("user_id") != ""
     has_workspace = pl.col("workspace_id") != ""
     catalog_sku = pl.col("_catalog_sku")
@@ -230,6 +230,7 @@ def row_problems(rows: pl.LazyFrame, catalog: pl.DataFrame) -> pl.LazyFrame:
     skus = catalog.lazy().select(package=pl.col("package"), _catalog_sku=pl.col("sku"))
     return (
         rows.join(skus, on="package", how="left", maintain_order="left")
+        .with_columns(_instant=_parsed_instant("occurred_at"))
         .with_columns(_problem=problem)
         .with_columns(
             reason=pl.col("_problem").struct.field("reason"),
@@ -240,10 +241,12 @@ def row_problems(rows: pl.LazyFrame, catalog: pl.DataFrame) -> pl.LazyFrame:
 
 
 def canonical_events(valid: pl.LazyFrame) -> pl.LazyFrame:
-    """Typed canonical events from rows that passed `row_problems` (SKU filled from the catalog)."""
-    return valid.with_columns(
-        occurred_at=_parsed_instant("occurred_at"),
-        sku=pl.col("_catalog_sku"),
+    """Typed canonical events from rows that passed `row_problems` (SKU filled from the catalog).
+
+    `row_problems` leaves the parsed instant in `_instant`; it becomes `occurred_at` here.
+    """
+    return valid.with_columns(occurred_at=pl.col("_instant"), sku=pl.col("_catalog_sku")).drop(
+        "_instant"
     )
 
 
@@ -262,22 +265,34 @@ def classified_rows(
         occurred_at=pl.when(pl.col("reason").is_null()).then(pl.col("occurred_at"))
     )
     seen = stored.select(content).rename({c: f"_stored_{c}" for c in content if c != "event_id"})
-    joined = typed.join(seen, on="event_id", how="left", maintain_order="left")
+    # Materialised once: three branches below read it, and re-running the checks per branch
+    # tripled the cost of a batch.
+    joined = (
+        typed.join(seen, on="event_id", how="left", maintain_order="left")
+        .collect(engine="in-memory")
+        .lazy()
+    )
     in_store = pl.col("_stored_occurred_at").is_not_null()
     same_as_store = pl.all_horizontal(
         [pl.col(c).eq_missing(pl.col(f"_stored_{c}")) for c in content if c != "event_id"]
     )
     valid = pl.col("reason").is_null()
     # Rows that are valid and new to the store compete inside the batch; the first one wins.
-    contender = valid & ~in_store
-    row_struct = pl.struct(content)
-    first_in_batch = pl.when(contender).then(pl.col("_seq")).min().over("event_id")
-    winner_content = (
-        pl.when(contender & (pl.col("_seq") == first_in_batch))
-        .then(row_struct)
-        .drop_nulls()
-        .first()
-    ).over("event_id")
+    # Group-bys and joins, not windows: almost every event_id occurs once, and a window per
+    # event_id costs far more than a hash aggregation over the few that repeat.
+    contenders = joined.filter(valid & ~in_store)
+    firsts = contenders.group_by("event_id").agg(_first_seq=pl.col("_seq").min(), _copies=pl.len())
+    winners = (
+        contenders.join(firsts.filter(pl.col("_copies") > 1), on="event_id", how="inner")
+        .filter(pl.col("_seq") == pl.col("_first_seq"))
+        .select("event_id", *[pl.col(c).alias(f"_winner_{c}") for c in content if c != "event_id"])
+    )
+    joined = joined.join(
+        firsts.select("event_id", "_first_seq"), on="event_id", how="left", maintain_order="left"
+    ).join(winners, on="event_id", how="left", maintain_order="left")
+    same_as_winner = pl.all_horizontal(
+        [pl.col(c).eq_missing(pl.col(f"_winner_{c}")) for c in content if c != "event_id"]
+    )
 
     status = (
         pl.when(~valid)
@@ -286,9 +301,9 @@ def classified_rows(
         .then(pl.lit(DUPLICATE))
         .when(in_store)
         .then(pl.lit(QUARANTINED))
-        .when(pl.col("_seq") == first_in_batch)
+        .when(pl.col("_seq") == pl.col("_first_seq"))
         .then(pl.lit(ACCEPTED))
-        .when(row_struct == winner_content)
+        .when(same_as_winner)
         .then(pl.lit(DUPLICATE))
         .otherwise(pl.lit(QUARANTINED))
     )
@@ -314,6 +329,11 @@ def classified_rows(
             .then(conflict_detail)
             .otherwise(pl.col("detail")),
         )
-        .drop([f"_stored_{c}" for c in content if c != "event_id"], "_catalog_sku")
+        .drop(
+            [f"_stored_{c}" for c in content if c != "event_id"],
+            [f"_winner_{c}" for c in content if c != "event_id"],
+            "_first_seq",
+            "_catalog_sku",
+        )
         .sort("_seq")
     )
