@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -26,7 +26,7 @@ from recon.errors import BadInputError, ConflictError, NotFoundError, ReconError
 from recon.explain import Explanation, Subject, explained
 from recon.ingest import IngestResult, derived_stale, ingest_paths, refresh_derived
 from recon.intervals import assignment_intervals
-from recon.lake import HomeLayout, scan_events, scan_quarantine
+from recon.lake import HomeLayout, lake_fingerprint, scan_events, scan_quarantine
 from recon.monthly import MonthRun, TypeOutcome, vendor_files_by_type
 from recon.proration import daily_quantities
 from recon.reconciliation import ReconciliationResult, reconcile_report
@@ -44,6 +44,8 @@ from recon.reports import (
     load_catalog_for,
     month_period,
     register_report,
+    report_usage,
+    usage_key,
     validate_request,
 )
 from recon.schemas import REPORT_TYPES, ReportType
@@ -81,6 +83,7 @@ class Recon:
         self.store = Store(self.layout)
         self._shared = shared_process
         self._thread_lock = threading.RLock()
+        self._usage_cache: tuple[tuple[object, ...], pl.DataFrame] | None = None
 
     def _writing(self) -> AbstractContextManager[None]:
         return self._thread_lock if self._shared else home_lock(self.layout)  # type: ignore[return-value]
@@ -154,7 +157,12 @@ class Recon:
                 if progress:
                     progress("computing intervals and quantities", 1, 3)
                 rows = compute_report_rows(
-                    self.layout, catalog, valid, self.settings.zones, created
+                    self.layout,
+                    catalog,
+                    valid,
+                    self.settings.zones,
+                    created,
+                    self._usage(catalog, valid, created),
                 )
                 if progress:
                     progress("validating and writing the report", 2, 3)
@@ -167,6 +175,27 @@ class Recon:
             except Exception as exc:
                 fail_report(self.store, report, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
                 raise
+
+    def _usage(self, catalog: pl.DataFrame, request: ReportRequest, now: datetime) -> pl.DataFrame:
+        """USER usage for a request, shared by every report type of the same period.
+
+        The monthly batch builds four report types from one computation. The cache holds one
+        entry and is keyed by the lake's files, the catalog and what `usage_key` names, so a
+        new ingest or another period recomputes.
+        """
+        key = (
+            lake_fingerprint(self.layout),
+            catalog.hash_rows().sum(),
+            catalog.height,
+            usage_key(request, self.settings.zones, now),
+        )
+        cached = self._usage_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        self._usage_cache = None  # let the old one go before computing the new one
+        usage = report_usage(self.layout, catalog, request, self.settings.zones, now)
+        self._usage_cache = (key, usage)
+        return usage
 
     def get_report(self, report_id: str) -> Report:
         """One report by id."""

@@ -17,15 +17,33 @@ CATALOG_SCHEMA = {
 }
 
 
+_checked: dict[tuple[str, int, int], pl.DataFrame] = {}
+
+
 def load_catalog(path: Path) -> pl.DataFrame:
-    """Read and check a catalog CSV; the frame has columns package, sku, description, kind."""
+    """Read and check a catalog CSV; the frame has columns package, sku, description, kind.
+
+    A file already checked in this process, unchanged since (same size and modification
+    time), is not read and validated again: the monthly batch asks for it once per report.
+    """
+    try:
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    except OSError:
+        key = None
+    if key is not None and key in _checked:
+        return _checked[key]
     raw = read_checked_csv(path, catalog_contract(), "catalog")
-    return raw.select(
+    catalog = raw.select(
         package=pl.col("SERVICE_NAME"),
         sku=pl.col("SKU"),
         description=pl.col("DESCRIPTION"),
         kind=pl.col("KIND"),
     )
+    if key is not None:
+        _checked.clear()
+        _checked[key] = catalog
+    return catalog
 
 
 def read_checked_csv(path: Path, contract: Contract, what: str) -> pl.DataFrame:

@@ -271,7 +271,9 @@ def ingest_paths(
             else pl.DataFrame(schema={"event_id": pl.String})
         )
         stored = scan_events(layout).join(ids.lazy(), on="event_id", how="semi")
-        classified = ev.classified_rows(chunk.rows.lazy(), stored, catalog).collect()
+        classified = ev.classified_rows(chunk.rows.lazy(), stored, catalog).collect(
+            engine="in-memory"
+        )
         _account(classified, result)
         _store_accepted(classified.filter(pl.col("status") == ev.ACCEPTED), layout, ingest_id, part)
         _store_quarantine(

@@ -47,6 +47,15 @@ _GROUP: Final = [
     "_g_license",
 ]
 _SEP: Final = "\x1f"
+# The event columns the key is made from (subject_type and subject_id come from these).
+KEY_SOURCE: Final = [
+    "customer_org_id",
+    "user_id",
+    "workspace_id",
+    "package",
+    "location_id",
+    "license_id",
+]
 
 INTERVAL_SCHEMA: Final[dict[str, pl.DataType]] = {
     "customer_org_id": pl.String(),
@@ -96,12 +105,15 @@ def ordered_events(events: pl.LazyFrame, catalog: pl.DataFrame) -> pl.LazyFrame:
 
     Order: conflict group, occurred_at, UNASSIGN before ASSIGN at equal instants, event_id.
     A package missing from the catalog is treated as an ADDON here (it never conflicts);
-    report creation refuses such packages before it gets this far.
+    report creation refuses such packages before it gets this far. Only the columns the rules
+    need are carried through this, the one sort of the pipeline.
     """
     kinds = catalog.lazy().select("package", "kind")
     is_base = pl.col("kind") == "BASE"
+    needed = ["event_id", "occurred_at", "action", *KEY_SOURCE, *ATTRIBUTES]
     return (
-        events.join(kinds, on="package", how="left")
+        events.select(list(dict.fromkeys(needed)))
+        .join(kinds, on="package", how="left")
         .with_columns(
             kind=pl.col("kind").fill_null("ADDON"),
             subject_type=pl.when(pl.col("user_id") != "")
@@ -120,46 +132,77 @@ def ordered_events(events: pl.LazyFrame, catalog: pl.DataFrame) -> pl.LazyFrame:
     )
 
 
+def _within_segment(values: pl.Expr) -> pl.Expr:
+    """The segment's one non-null value of `values`, on every row at or before it.
+
+    Rows are in segment order; a backward fill that stops at the segment's boundary.
+    """
+    owner = pl.when(values.is_not_null()).then(pl.col("_seg")).backward_fill()
+    return pl.when(owner == pl.col("_seg")).then(values.backward_fill())
+
+
 def _segmented(ordered: pl.LazyFrame) -> pl.LazyFrame:
+    """Each event with its group, its segment and whether it closes the segment.
+
+    Everything here is a shift, a cumulative sum or a fill over the sorted rows: no window
+    per group, no second sort.
+    """
     new_group = pl.any_horizontal([pl.col(c) != pl.col(c).shift(1) for c in _GROUP]).fill_null(True)
-    segment_key = pl.when(pl.col("is_assign")).then("_key").first().over("_seg")
+    starts = pl.col("_seg_start")
+    # The key a segment is about: its opening ASSIGN's; "" for a group's leading UNASSIGNs
+    # (no real key is empty, so nothing in such a segment closes anything).
+    segment_key = (
+        pl.when(starts).then(pl.when(pl.col("is_assign")).then("_key").otherwise(pl.lit("")))
+    ).forward_fill()
     matches = (~pl.col("is_assign") & (pl.col("_key") == segment_key)).fill_null(False)
+    seen = pl.col("_matches").cast(pl.UInt32).cum_sum()
+    seen_before = pl.when(starts).then(seen - pl.col("_matches").cast(pl.UInt32)).forward_fill()
     return (
         ordered.with_columns(_new_group=new_group)
         .with_columns(
             _group=pl.col("_new_group").cum_sum(),
-            _seg=(pl.col("is_assign") | pl.col("_new_group")).cum_sum(),
+            _seg_start=pl.col("is_assign") | pl.col("_new_group"),
         )
+        .with_columns(_seg=pl.col("_seg_start").cum_sum())
         .with_columns(_matches=matches)
-        .with_columns(
-            closes=pl.col("_matches") & (pl.col("_matches").cum_sum().over("_seg") == 1),
-        )
+        .with_columns(closes=pl.col("_matches") & (seen - seen_before == 1))
     )
 
 
 def _segments(segmented: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per segment that opens with an ASSIGN, in order, with its neighbours' facts.
+
+    Whether it continues an open segment of the same key (a duplicate ASSIGN) or closes an
+    open one of another key (an implicit change) comes from the segment before it.
+    """
     closes = pl.col("closes")
     same_prev = (pl.col("_group") == pl.col("_group").shift(1)).fill_null(False)
     same_next = (pl.col("_group") == pl.col("_group").shift(-1)).fill_null(False)
     prev_open = same_prev & pl.col("close_time").shift(1).is_null()
     return (
-        segmented.group_by("_seg")
-        .agg(
-            pl.col("_group").first(),
-            has_assign=pl.col("is_assign").first(),
-            assign_time=pl.col("occurred_at").first(),
-            assign_event=pl.col("event_id").first(),
-            close_time=pl.col("occurred_at").filter(closes).first(),
-            close_event=pl.col("event_id").filter(closes).first(),
-            _key=pl.col("_key").first(),
-            **{
-                c: pl.col(c).first()
-                for c in ["customer_org_id", "subject_type", "subject_id", "kind"]
-            },
-            **{c: pl.col(c).first() for c in ["package", "location_id", "license_id", *ATTRIBUTES]},
+        segmented.with_columns(
+            close_time=_within_segment(pl.when(closes).then(pl.col("occurred_at"))),
+            close_event=_within_segment(pl.when(closes).then(pl.col("event_id"))),
         )
-        .filter(pl.col("has_assign"))
-        .sort("_seg")
+        .filter(pl.col("_seg_start") & pl.col("is_assign"))
+        .select(
+            "_seg",
+            "_group",
+            "close_time",
+            "close_event",
+            "_key",
+            "customer_org_id",
+            "subject_type",
+            "subject_id",
+            "kind",
+            "package",
+            "location_id",
+            "license_id",
+            *ATTRIBUTES,
+            has_assign=pl.col("is_assign"),
+            assign_time=pl.col("occurred_at"),
+            assign_event=pl.col("event_id"),
+        )
         .with_columns(
             _prev_key=pl.when(same_prev).then(pl.col("_key").shift(1)),
             _prev_open=prev_open,
@@ -174,33 +217,38 @@ def _segments(segmented: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def assignment_intervals(events: pl.LazyFrame, catalog: pl.DataFrame) -> pl.LazyFrame:
+def assignment_intervals(
+    events: pl.LazyFrame, catalog: pl.DataFrame, *, ordered: bool = True
+) -> pl.LazyFrame:
     """Half-open `[start, end)` assignment intervals; `end` is null while still assigned.
 
     Attributes (partner, subscription, subscriber, ...) come from the ASSIGN that opened the
     interval. Zero-length intervals (opened and closed at one instant) are left out: they
-    hold nothing at any instant.
+    hold nothing at any instant. With `ordered=False` the rows come in the engine's own
+    order (by subject and time) instead of sorted by key, which saves a sort when only sums
+    are wanted.
     """
     segments = _segments(_segmented(ordered_events(events, catalog)))
-    last = pl.col("close_time").last()
-    intervals = (
-        segments.group_by("_run")
-        .agg(
-            *[pl.col(c).first() for c in INTERVAL_SCHEMA if c in _FIRST_OF_RUN],
-            start=pl.col("assign_time").first(),
-            opened_by=pl.col("assign_event").first(),
-            end=pl.coalesce(last, pl.col("_next_time").last()),
-            closed_by=pl.coalesce(pl.col("close_event").last(), pl.col("_next_event").last()),
-            end_reason=pl.when(last.is_not_null())
-            .then(pl.lit("UNASSIGN"))
-            .when(pl.col("_next_time").last().is_not_null())
-            .then(pl.lit(IMPLICIT_PACKAGE_CHANGE)),
-        )
-        .filter(pl.col("end").is_null() | (pl.col("end") > pl.col("start")))
+    # A run is a segment plus the duplicate ASSIGNs that continue it: it opens with its first
+    # segment and ends with its last one. One row per run from each end, aligned by order.
+    opening = segments.filter(~pl.col("continuation")).select(
+        *[c for c in INTERVAL_SCHEMA if c in _FIRST_OF_RUN],
+        start=pl.col("assign_time"),
+        opened_by=pl.col("assign_event"),
     )
-    return intervals.select([pl.col(c).cast(t) for c, t in INTERVAL_SCHEMA.items()]).sort(
-        [*KEY, "start"]
+    closing = segments.filter(pl.col("_run") != pl.col("_run").shift(-1).fill_null(-1)).select(
+        end=pl.coalesce("close_time", "_next_time"),
+        closed_by=pl.coalesce("close_event", "_next_event"),
+        end_reason=pl.when(pl.col("close_time").is_not_null())
+        .then(pl.lit("UNASSIGN"))
+        .when(pl.col("_next_time").is_not_null())
+        .then(pl.lit(IMPLICIT_PACKAGE_CHANGE)),
     )
+    intervals = pl.concat([opening, closing], how="horizontal").filter(
+        pl.col("end").is_null() | (pl.col("end") > pl.col("start"))
+    )
+    typed = intervals.select([pl.col(c).cast(t) for c, t in INTERVAL_SCHEMA.items()])
+    return typed.sort([*KEY, "start"]) if ordered else typed
 
 
 _FIRST_OF_RUN: Final = {*KEY, "kind", *ATTRIBUTES}

@@ -90,6 +90,12 @@ def scan_events(layout: HomeLayout) -> pl.LazyFrame:
     ).select(list(schema))
 
 
+def lake_fingerprint(layout: HomeLayout) -> tuple[tuple[str, int, int], ...]:
+    """The event lake's files with sizes and modification times: changes when the lake does."""
+    files = sorted(layout.events.glob("event_date=*/*.parquet"))
+    return tuple((str(f), (st := f.stat()).st_size, st.st_mtime_ns) for f in files)
+
+
 def scan_quarantine(layout: HomeLayout) -> pl.LazyFrame:
     """All quarantined rows, lazily."""
     files = sorted(layout.quarantine.glob("*.parquet"))

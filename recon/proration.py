@@ -130,53 +130,86 @@ def rounded_micros(units: pl.Expr, unit: pl.Expr) -> pl.Expr:
 
 
 def _latest_filled(column: str) -> pl.Expr:
-    """The value from the latest interval that has one (empty when none has)."""
+    """The value from the latest interval that has one (empty when none has).
+
+    Callers feed rows in `start` order, so the latest is the last.
+    """
     value = pl.col(column)
-    return value.filter(value != "").sort_by(pl.col("start").filter(value != "")).last()
+    return value.filter(value != "").last()
+
+
+def _latest_per(usage: pl.LazyFrame, owner: list[str], **values: pl.Expr) -> pl.LazyFrame:
+    """`values` aggregated per `owner` over rows sorted by `_latest`, as a frame to join."""
+    return usage.group_by(owner).agg(**values)
 
 
 def _harmonised_attributes(usage: pl.LazyFrame) -> pl.LazyFrame:
     """One value per owner: partner name, customer external id, sub-partner, subscriber id.
 
-    The latest (non-empty, where empty is possible) value wins, so every level agrees.
+    The latest (non-empty, where empty is possible) value wins, so every level agrees. One
+    sort by `_latest` (an integer), then aggregations per owner and joins back: cheaper than
+    a window with its own sort per owner.
     """
-    return usage.with_columns(
-        partner_name=pl.col("partner_name").sort_by("_latest").last().over("partner_org_id"),
-        customer_external_id=pl.col("customer_external_id")
-        .filter(pl.col("customer_external_id") != "")
-        .sort_by(pl.col("_latest").filter(pl.col("customer_external_id") != ""))
-        .last()
-        .over("customer_org_id")
-        .fill_null(""),
-        sub_partner_org_id=pl.col("sub_partner_org_id")
-        .sort_by("_latest")
-        .last()
-        .over("customer_org_id"),
-        subscriber_id=pl.col("subscriber_id")
-        .filter(pl.col("subscriber_id") != "")
-        .sort_by(pl.col("_latest").filter(pl.col("subscriber_id") != ""))
-        .last()
-        .over(["customer_org_id", "subject_type", "subject_id"])
-        .fill_null(""),
-    ).drop("_latest")
+    by_time = usage.sort("_latest", maintain_order=True)
+    partners = _latest_per(by_time, ["partner_org_id"], _partner_name=pl.col("partner_name").last())
+    customers = _latest_per(
+        by_time,
+        ["customer_org_id"],
+        _customer_external_id=_latest_filled("customer_external_id").fill_null(""),
+        _sub_partner_org_id=pl.col("sub_partner_org_id").last(),
+    )
+    subjects = _latest_per(
+        by_time,
+        _SUBJECT,
+        _subscriber_id=_latest_filled("subscriber_id").fill_null(""),
+    )
+    return (
+        usage.join(partners, on="partner_org_id", how="left", maintain_order="left")
+        .join(customers, on="customer_org_id", how="left", maintain_order="left")
+        .join(subjects, on=_SUBJECT, how="left", maintain_order="left")
+        .with_columns(
+            partner_name=pl.col("_partner_name"),
+            customer_external_id=pl.col("_customer_external_id"),
+            sub_partner_org_id=pl.col("_sub_partner_org_id"),
+            subscriber_id=pl.col("_subscriber_id"),
+        )
+        .drop(
+            "_latest",
+            "_partner_name",
+            "_customer_external_id",
+            "_sub_partner_org_id",
+            "_subscriber_id",
+        )
+    )
+
+
+_SUBJECT: Final = ["customer_org_id", "subject_type", "subject_id"]
 
 
 def _row_attributes() -> dict[str, pl.Expr]:
-    """What a USER row shows besides its grain, from the intervals it is made of."""
+    """What a USER row shows besides its grain, from its intervals fed in `start` order."""
     return {
         "user_id": pl.col("user_id").first(),
         "workspace_id": pl.col("workspace_id").first(),
-        "partner_name": pl.col("partner_name").sort_by("start").last(),
-        "sub_partner_org_id": pl.col("sub_partner_org_id").sort_by("start").last(),
+        "partner_name": pl.col("partner_name").last(),
+        "sub_partner_org_id": pl.col("sub_partner_org_id").last(),
         "customer_external_id": _latest_filled("customer_external_id").fill_null(""),
         "subscriber_id": _latest_filled("subscriber_id").fill_null(""),
         "_latest": pl.col("start").max(),
     }
 
 
-def usage_in_zone(intervals: pl.LazyFrame, table: DayTable, until: int) -> pl.LazyFrame:
-    """USER-level rows of intervals billed in one zone: exact units, rounded quantity, days."""
-    units = interval_units(merged_intervals(intervals), table, until)
+def usage_in_zone(
+    intervals: pl.LazyFrame, table: DayTable, until: int, *, merge: bool = True
+) -> pl.LazyFrame:
+    """USER-level rows of intervals billed in one zone: exact units, rounded quantity, days.
+
+    `merge=False` skips merging overlaps, for intervals known not to overlap per row (those
+    of `assignment_intervals`: one key is never assigned twice at once, and a row's grain
+    includes its key).
+    """
+    merged = merged_intervals(intervals) if merge else intervals
+    units = interval_units(merged, table, until).sort("start", maintain_order=True)
     return (
         units.group_by(ROW_GRAIN)
         .agg(
@@ -198,27 +231,31 @@ def user_usage(
     zone_of_customer: pl.LazyFrame,
     tables: Mapping[str, DayTable],
     until: int,
+    *,
+    merge: bool = True,
+    ordered: bool = True,
 ) -> pl.LazyFrame:
     """USER-level usage over a period for intervals whose customers bill in several zones.
 
     `zone_of_customer` maps customer_org_id → zone; `tables` holds a DayTable per zone used.
     Rows with zero quantity are left out. Attributes are harmonised so that every level of
-    the roll-up agrees on a customer's external id, sub-partner and partner name.
+    the roll-up agrees on a customer's external id, sub-partner and partner name. `merge`
+    is `usage_in_zone`'s; `ordered=False` leaves rows unsorted (the roll-up sorts anyway).
     """
     zoned = intervals.join(zone_of_customer, on="customer_org_id", how="left")
     parts = [
-        usage_in_zone(zoned.filter(pl.col("zone") == zone).drop("zone"), table, until)
+        usage_in_zone(zoned.filter(pl.col("zone") == zone).drop("zone"), table, until, merge=merge)
         for zone, table in sorted(tables.items())
     ]
     if not parts:
         return pl.LazyFrame(schema=USAGE_SCHEMA)
     combined = pl.concat(parts, how="vertical")
-    return (
+    usage = (
         _harmonised_attributes(combined)
         .filter(pl.col("quantity_micros") > 0)
         .select([pl.col(c).cast(t) for c, t in USAGE_SCHEMA.items()])
-        .sort(ROW_GRAIN)
     )
+    return usage.sort(ROW_GRAIN) if ordered else usage
 
 
 def holdings_at(intervals: pl.LazyFrame, at: int) -> pl.LazyFrame:
@@ -233,6 +270,7 @@ def holdings_at(intervals: pl.LazyFrame, at: int) -> pl.LazyFrame:
     held = (start <= at) & (end.is_null() | (end > at))
     rows = (
         intervals.filter(start <= at)
+        .sort("start", maintain_order=True)
         .group_by(ROW_GRAIN)
         .agg(
             **_row_attributes(),

@@ -36,7 +36,7 @@ from recon.schemas import (
     report_contract,
 )
 from recon.store import Store
-from recon.timezones import day_table, from_micros, to_micros
+from recon.timezones import DayTable, day_table, from_micros, to_micros
 
 Status = Literal["IN_PROGRESS", "COMPLETED", "FAILED"]
 SORT_KEYS = {
@@ -213,41 +213,90 @@ def compute_report_rows(
     request: ReportRequest,
     zones: BillingZones,
     now: datetime,
+    usage: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """The rows of a validated request as text, in the contract's column order."""
-    events = scan_events(layout)
+    """The rows of a validated request as text, in the contract's column order.
+
+    `usage` is `report_usage` of the same request, when the caller already has it.
+    """
+    if usage is None:
+        usage = report_usage(layout, catalog, request, zones, now)
     report_type: ReportType = request.type  # type: ignore[assignment]
     category: Category = request.category  # type: ignore[assignment]
+    report_date = None
     if category == "POINT_IN_TIME":
-        at = request.as_of or now
-        at_us = to_micros(at)
-        scoped_events = events.filter(pl.col("occurred_at") <= at)
-        _check_catalog(scoped_events, catalog)
-        usage = holdings_at(assignment_intervals(scoped_events, catalog), at_us).collect()
-        report_date = _iso(at)
-    else:
-        assert request.start is not None and request.end is not None
-        if request.timezone:
-            zones = zones.forced(request.timezone)
-        used_zones = {zones.default, *zones.partners.values(), *zones.customers.values()}
-        tables = {z: day_table(z, request.start, request.end) for z in sorted(used_zones)}
-        cutoff = max(t.end for t in tables.values())
-        scoped_events = events.filter(pl.col("occurred_at").dt.epoch("us") < cutoff)
-        _check_catalog(scoped_events, catalog)
-        intervals = assignment_intervals(scoped_events, catalog)
-        customers = intervals.select("customer_org_id", "partner_org_id").unique().collect()
-        zone_map = customer_zones(customers, zones)
-        present = set(zone_map["zone"].unique().to_list())
-        usage = user_usage(
-            intervals,
-            zone_map.lazy(),
-            {z: t for z, t in tables.items() if z in present},
-            to_micros(now),
-        ).collect()
-        report_date = None
+        report_date = _iso(request.as_of or now)
     if request.sub_partner_org_id is not None:
         usage = usage.filter(pl.col("sub_partner_org_id") == request.sub_partner_org_id)
     return report_rows(usage, catalog, report_type, category, report_date)
+
+
+def _zone_tables(request: ReportRequest, zones: BillingZones) -> dict[str, DayTable]:
+    assert request.start is not None and request.end is not None
+    if request.timezone:
+        zones = zones.forced(request.timezone)
+    used = {zones.default, *zones.partners.values(), *zones.customers.values()}
+    return {z: day_table(z, request.start, request.end) for z in sorted(used)}
+
+
+def usage_key(request: ReportRequest, zones: BillingZones, now: datetime) -> tuple[object, ...]:
+    """What USER usage depends on besides the lake and the catalog.
+
+    Report type and sub-partner are applied after usage, so every type of one period shares
+    it; "now" matters only while the period is still running.
+    """
+    if request.category == "POINT_IN_TIME":
+        return ("POINT_IN_TIME", to_micros(request.as_of or now))
+    if request.timezone:
+        zones = zones.forced(request.timezone)
+    cutoff = max(t.end for t in _zone_tables(request, zones).values())
+    return (
+        "RECONCILIATION",
+        request.start,
+        request.end,
+        zones.default,
+        tuple(sorted(zones.partners.items())),
+        tuple(sorted(zones.customers.items())),
+        min(to_micros(now), cutoff),
+    )
+
+
+def report_usage(
+    layout: HomeLayout,
+    catalog: pl.DataFrame,
+    request: ReportRequest,
+    zones: BillingZones,
+    now: datetime,
+) -> pl.DataFrame:
+    """USER-level usage for a validated request (every report type rolls up from it)."""
+    events = scan_events(layout)
+    if request.category == "POINT_IN_TIME":
+        at = request.as_of or now
+        scoped_events = events.filter(pl.col("occurred_at") <= at)
+        _check_catalog(scoped_events, catalog)
+        return holdings_at(assignment_intervals(scoped_events, catalog), to_micros(at)).collect(
+            engine="in-memory"
+        )
+    if request.timezone:
+        zones = zones.forced(request.timezone)
+    tables = _zone_tables(request, zones)
+    cutoff = max(t.end for t in tables.values())
+    scoped_events = events.filter(pl.col("occurred_at").dt.epoch("us") < cutoff)
+    _check_catalog(scoped_events, catalog)
+    intervals = assignment_intervals(scoped_events, catalog, ordered=False).collect(
+        engine="in-memory"
+    )
+    customers = intervals.select("customer_org_id", "partner_org_id").unique()
+    zone_map = customer_zones(customers, zones)
+    present = set(zone_map["zone"].unique().to_list())
+    return user_usage(
+        intervals.lazy(),
+        zone_map.lazy(),
+        {z: t for z, t in tables.items() if z in present},
+        to_micros(now),
+        merge=False,  # intervals of the rules engine never overlap per row
+        ordered=False,  # the roll-up sorts each report
+    ).collect(engine="in-memory")
 
 
 # ---------------------------------------------------------------- the registry
