@@ -1,0 +1,231 @@
+"""The baselines `make bench` times beside the engine, each run as its own process.
+
+    python -m tests.bench.baselines floor     HOME MONTH ZONE
+    python -m tests.bench.baselines intervals HOME MONTH ZONE OUT.parquet
+    python -m tests.bench.baselines polars    INTERVALS.parquet MONTH ZONE OUT.parquet
+    python -m tests.bench.baselines duckdb    INTERVALS.parquet MONTH ZONE OUT.parquet
+
+- **floor**: a bare scan of the event lake plus the group-by the USER report needs (its row
+  grain), no rules applied. No correct engine can beat it: it reads the same bytes and groups
+  them once.
+- **polars** / **duckdb**: the naive peer, the obvious implementation a partner would write:
+  one row per interval per local day (`date_ranges` + `explode`, `generate_series` + `unnest`),
+  each day's overlap over the day's length, summed per USER row and rounded half-even to 6
+  decimals. Its arithmetic is exact (each day's share in integer units of 1/lcm(day lengths))
+  so its totals can be checked equal to the engine's; in floating point the same plan is off
+  by one millionth on a few rows in a thousand. The peers start from the engine's own
+  assignment intervals (written by `intervals`, not timed against them), so they are handed
+  the §3 state machine for free and only the proration is theirs: their times are a lower
+  bound for a complete naive engine.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import duckdb
+import polars as pl
+
+from recon.catalog import load_catalog
+from recon.intervals import assignment_intervals
+from recon.lake import HomeLayout, scan_events
+from recon.proration import ROW_GRAIN
+from recon.reports import month_period
+from recon.timezones import day_table
+
+# The USER report's grain as it appears in the event lake (the subject is user or workspace).
+LAKE_GRAIN = [
+    "partner_org_id",
+    "subscription_id",
+    "customer_org_id",
+    "user_id",
+    "workspace_id",
+    "package",
+    "location_id",
+    "license_id",
+]
+# "Still assigned" intervals end here: the run's pinned now, after the benchmark month.
+NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
+
+
+def floor(home: str, month: str, zone: str) -> int:
+    """Scan the lake up to the end of the month in `zone` and group by the USER grain."""
+    first, last = month_period(month)
+    cutoff = day_table(zone, first, last).end
+    grouped = (
+        scan_events(HomeLayout(Path(home)))
+        .filter(pl.col("occurred_at").dt.epoch("us") < cutoff)
+        .group_by(LAKE_GRAIN)
+        .agg(events=pl.len(), latest=pl.col("occurred_at").max())
+        .collect()
+    )
+    return grouped.height
+
+
+def intervals(home: str, month: str, zone: str, out: str) -> int:
+    """The engine's assignment intervals up to the month's end in `zone` (the peers' input)."""
+    layout = HomeLayout(Path(home))
+    catalog = load_catalog(layout.catalog)
+    first, last = month_period(month)
+    cutoff = day_table(zone, first, last).end
+    events = scan_events(layout).filter(pl.col("occurred_at").dt.epoch("us") < cutoff)
+    frame = assignment_intervals(events, catalog).collect()
+    frame.write_parquet(out)
+    return frame.height
+
+
+def _bounds(month: str, zone: str) -> tuple[datetime, datetime]:
+    first, last = month_period(month)
+    table = day_table(zone, first, last)
+    to_dt = lambda us: datetime.fromtimestamp(us / 1_000_000, tz=UTC)  # noqa: E731
+    return to_dt(table.start), to_dt(table.end)
+
+
+def _unit(month: str, zone: str) -> int:
+    """The least common multiple of the month's local day lengths in µs (zoneinfo, by hand)."""
+    first, last = month_period(month)
+    tz = ZoneInfo(zone)
+    lengths = set()
+    day = first
+    while day <= last:
+        start = datetime(day.year, day.month, day.day, tzinfo=tz)
+        after = day + timedelta(days=1)
+        end = datetime(after.year, after.month, after.day, tzinfo=tz)
+        lengths.add(int((end.timestamp() - start.timestamp()) * 1_000_000))
+        day = after
+    return math.lcm(*lengths)
+
+
+def _half_even(units: pl.Expr, unit: int) -> pl.Expr:
+    scaled = units.cast(pl.Int128) * 1_000_000
+    quotient = scaled // unit
+    twice_rest = (scaled - quotient * unit) * 2
+    up = (twice_rest > unit) | ((twice_rest == unit) & (quotient % 2 == 1))
+    return (quotient + up.cast(pl.Int128)).cast(pl.Int64)
+
+
+def naive_polars(intervals_path: str, month: str, zone: str, out: str) -> int:
+    """One row per interval per local day with Polars: date_ranges, explode, sum, round."""
+    period_start, period_end = _bounds(month, zone)
+    unit = _unit(month, zone)
+    until = min(period_end, NOW)
+    s = pl.max_horizontal(pl.col("start"), pl.lit(period_start))
+    e = pl.min_horizontal(pl.col("end").fill_null(pl.lit(until)), pl.lit(until))
+    local_midnight = (
+        pl.col("day").cast(pl.Datetime("us")).dt.replace_time_zone(zone).dt.convert_time_zone("UTC")
+    )
+    next_midnight = (
+        pl.col("day")
+        .dt.offset_by("1d")
+        .cast(pl.Datetime("us"))
+        .dt.replace_time_zone(zone)
+        .dt.convert_time_zone("UTC")
+    )
+    usage = (
+        pl.scan_parquet(intervals_path)
+        .with_columns(s=s, e=e)
+        .filter(pl.col("e") > pl.col("s"))
+        .with_columns(
+            day=pl.date_ranges(
+                pl.col("s").dt.convert_time_zone(zone).dt.date(),
+                (pl.col("e") - pl.duration(microseconds=1)).dt.convert_time_zone(zone).dt.date(),
+            )
+        )
+        .explode("day")
+        .with_columns(day_start=local_midnight, day_end=next_midnight)
+        .with_columns(
+            units=(
+                pl.min_horizontal("e", "day_end") - pl.max_horizontal("s", "day_start")
+            ).dt.total_microseconds()
+            * (unit // (pl.col("day_end") - pl.col("day_start")).dt.total_microseconds())
+        )
+        .group_by(ROW_GRAIN)
+        .agg(micros=_half_even(pl.col("units").sum(), unit))
+        .filter(pl.col("micros") > 0)
+        .collect()
+    )
+    usage.write_parquet(out)
+    return usage.height
+
+
+def naive_duckdb(intervals_path: str, month: str, zone: str, out: str) -> int:
+    """One row per interval per local day with DuckDB: generate_series, unnest, sum, round."""
+    period_start, period_end = _bounds(month, zone)
+    unit = _unit(month, zone)
+    until = min(period_end, NOW)
+    grain = ", ".join(ROW_GRAIN)
+    grain_out = grain
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(
+            f"""
+            COPY (
+              WITH clipped AS (
+                SELECT {grain},
+                       greatest("start", $period_start) AS s,
+                       least(coalesce("end", $until), $until) AS e
+                FROM read_parquet($path)
+              ), days AS (
+                SELECT {grain}, s, e, d::DATE AS day
+                FROM clipped,
+                     unnest(generate_series(timezone($zone, s)::DATE,
+                                            timezone($zone, e - INTERVAL 1 MICROSECOND)::DATE,
+                                            INTERVAL 1 DAY)) AS t(d)
+                WHERE e > s
+              ), shares AS (
+                SELECT {grain}, s, e,
+                       timezone($zone, day::TIMESTAMP) AS day_start,
+                       timezone($zone, (day + 1)::TIMESTAMP) AS day_end
+                FROM days
+              ), units AS (
+              SELECT {grain},
+                     sum((epoch_us(least(e, day_end)) - epoch_us(greatest(s, day_start)))
+                         * ($unit // (epoch_us(day_end) - epoch_us(day_start))))::HUGEINT
+                       * 1000000 AS scaled
+              FROM shares
+              GROUP BY ALL
+            ), rounded AS (
+              SELECT * EXCLUDE (scaled), scaled // $unit AS q, 2 * (scaled % $unit) AS r2
+              FROM units
+            )
+            SELECT {grain_out},
+                   (q + CASE WHEN r2 > $unit OR (r2 = $unit AND q % 2 = 1) THEN 1 ELSE 0 END)
+                     ::BIGINT AS micros
+            FROM rounded
+            WHERE q > 0 OR r2 > $unit OR (r2 = $unit AND q % 2 = 1)
+            ) TO '{out}' (FORMAT parquet)
+            """,
+            {
+                "period_start": period_start,
+                "until": until,
+                "zone": zone,
+                "path": intervals_path,
+                "unit": unit,
+            },
+        )
+        rows = con.execute(f"SELECT count(*) FROM read_parquet('{out}')").fetchone()
+    finally:
+        con.close()
+    return int(rows[0]) if rows else 0
+
+
+def main(argv: list[str]) -> int:
+    """Dispatch one baseline; prints the number of rows it produced."""
+    command, *args = argv
+    runners = {
+        "floor": floor,
+        "intervals": intervals,
+        "polars": naive_polars,
+        "duckdb": naive_duckdb,
+    }
+    print(runners[command](*args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

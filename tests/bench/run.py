@@ -1,0 +1,413 @@
+"""`make bench`: the monthly pipeline at several scales against a floor and a naive peer.
+
+For each scale (subjects) it generates one month of logs once (cached under `--data`), then
+times whole processes, each on its own: `recon ingest`, `recon run --month` (intervals →
+proration → all four reports) in each zone, the floor, and the two naive peers. Ratios between
+processes of the same run are what to read: they survive a noisy or slower machine.
+
+    python -m tests.bench.run                      # 100k, 1M and 10M subjects, UTC and London
+    python -m tests.bench.run --scales 100000      # one quick scale
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parents[2]
+MONTH = "2026-10"
+START, END = "2026-10-01", "2026-10-31"
+NOW = "2026-11-21T12:00:00Z"
+# Europe/London leaves summer time on 2026-10-25: a 25-hour day inside the month.
+DEFAULT_ZONES = ("UTC", "Europe/London")
+DEFAULT_SCALES = (100_000, 1_000_000, 10_000_000)
+# About 3 events per subject per month: onboarding and lifecycle (~1.5) plus 0.75 pairs.
+REASSIGNMENTS = 0.75
+# A naive peer that would need more than this is stopped by the kernel, and reported so.
+PEER_MEMORY_LIMIT = 20 * 2**30
+
+console = Console(stderr=True)
+
+
+@dataclass
+class Timing:
+    """One process: what it did, how long, how much memory."""
+
+    scale: int
+    zone: str
+    stage: str
+    events: int
+    wall_s: float
+    peak_rss_mib: float
+    ok: bool = True
+    note: str = ""
+
+    @property
+    def events_per_s(self) -> float:
+        """Events processed per wall second."""
+        return self.events / self.wall_s if self.wall_s else 0.0
+
+
+@dataclass
+class Results:
+    """Everything a run measured, as written to JSON."""
+
+    command: str
+    started: str
+    machine: dict[str, object]
+    timings: list[Timing] = field(default_factory=list)
+    ratios: list[dict[str, object]] = field(default_factory=list)
+    checks: list[dict[str, object]] = field(default_factory=list)
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (PEER_MEMORY_LIMIT, PEER_MEMORY_LIMIT))
+
+
+def run_process(
+    argv: list[str], env: dict[str, str] | None = None, limit: bool = False
+) -> tuple[float, float, int, str]:
+    """Run a process to completion: wall seconds, its own peak RSS (MiB), exit code, stdout."""
+    started = time.perf_counter()
+    with (
+        open(os.devnull, "w") as devnull,  # noqa: PTH123
+        subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=devnull if os.environ.get("BENCH_QUIET") else subprocess.PIPE,
+            text=True,
+            preexec_fn=_limit_memory if limit else None,  # noqa: PLW1509
+        ) as process,
+    ):
+        out = process.stdout.read() if process.stdout else ""
+        errors = process.stderr.read() if process.stderr else ""
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
+    code = process.returncode
+    if code not in (0, 1):
+        tail = (errors or out).strip().splitlines()[-2:]
+        console.print(f"[red]{' '.join(argv[-4:])} exited {code}:[/] {' | '.join(tail)}")
+    return wall, usage.ru_maxrss / 1024, code, out
+
+
+def recon(home: Path, *args: str) -> list[str]:
+    """The argv of a recon command on `home`."""
+    return [str(Path(sys.executable).with_name("recon")), "--home", str(home), *args]
+
+
+def baseline(*args: str) -> list[str]:
+    """The argv of a baseline process."""
+    return [sys.executable, "-m", "tests.bench.baselines", *args]
+
+
+def ensure_logs(data: Path, subjects: int) -> Path:
+    """Generate one month of logs for `subjects` once; later runs reuse them."""
+    folder = data / f"logs-{subjects}"
+    spec = {
+        "subjects": subjects,
+        "customers": max(100, subjects // 50),
+        "reassignments": REASSIGNMENTS,
+        "start": START,
+        "end": END,
+        "seed": 11,
+    }
+    marker = folder / "bench-spec.json"
+    if marker.exists() and json.loads(marker.read_text()) == spec:
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    console.print(f"generating {subjects:,} subjects into {folder} (cached for later runs)")
+    wall, peak, code, _ = run_process(
+        recon(
+            data / "scratch-home",
+            "generate",
+            str(folder),
+            "--start",
+            START,
+            "--end",
+            END,
+            "--subjects",
+            str(subjects),
+            "--customers",
+            str(spec["customers"]),
+            "--format",
+            "parquet",
+            "--seed",
+            str(spec["seed"]),
+            "--reassignments-per-month",
+            str(REASSIGNMENTS),
+            "--json",
+        )
+    )
+    if code != 0:
+        raise SystemExit(f"recon generate failed for {subjects:,} subjects")
+    console.print(f"  generated in {wall:.1f} s, peak {peak:,.0f} MiB")
+    marker.write_text(json.dumps(spec))
+    return folder
+
+
+def _engine_user_csv(run_json: str) -> str:
+    run = json.loads(run_json)
+    return next(r["csvPath"] for r in run["reports"] if r["type"] == "USER")
+
+
+def compare_totals(engine_csv: str, peer_parquet: str) -> dict[str, object]:
+    """USER rows of the engine and of a peer, joined on the grain; mismatches counted."""
+    con = duckdb.connect()
+    try:
+        row = con.execute(
+            """
+            WITH csv AS (
+              SELECT COLUMNS(*) FROM read_csv($csv, all_varchar = true, nullstr = '\x01')
+            ), engine AS (
+              SELECT PARTNER_ORG_ID AS partner_org_id, SUBSCRIPTION_ID AS subscription_id,
+                     CUSTOMER_ORG_ID AS customer_org_id,
+                     CASE WHEN USER_ID <> '' THEN 'USER' ELSE 'WORKSPACE' END AS subject_type,
+                     CASE WHEN USER_ID <> '' THEN USER_ID ELSE WORKSPACE_ID END AS subject_id,
+                     SERVICE_NAME AS package, LOCATION_ID AS location_id,
+                     LICENSE_ID AS license_id,
+                     CAST(replace(QUANTITY, '.', '') AS BIGINT) AS micros
+              FROM csv
+            ), peer AS (
+              SELECT * FROM read_parquet($peer)
+            )
+            SELECT count(*) FILTER (WHERE e.micros IS NOT NULL) AS engine_rows,
+                   count(*) FILTER (WHERE p.micros IS NOT NULL) AS peer_rows,
+                   count(*) FILTER (WHERE e.micros IS DISTINCT FROM p.micros) AS mismatches,
+                   coalesce(max(abs(coalesce(e.micros, 0) - coalesce(p.micros, 0))), 0),
+                   sum(e.micros)::HUGEINT, sum(p.micros)::HUGEINT
+            FROM engine e FULL JOIN peer p USING (partner_org_id, subscription_id,
+                 customer_org_id, subject_type, subject_id, package, location_id, license_id)
+            """,
+            {"csv": engine_csv, "peer": peer_parquet},
+        ).fetchone()
+    finally:
+        con.close()
+    assert row is not None
+    return {
+        "engine_rows": row[0],
+        "peer_rows": row[1],
+        "mismatched_rows": row[2],
+        "max_diff_micros": row[3],
+        "engine_total_micros": str(row[4]),
+        "peer_total_micros": str(row[5]),
+    }
+
+
+def bench_scale(results: Results, data: Path, subjects: int, zones: list[str]) -> None:
+    """Every measurement for one scale."""
+    logs = ensure_logs(data, subjects)
+    home = data / f"home-{subjects}"
+    shutil.rmtree(home, ignore_errors=True)
+    env = {"RECON_NOW": NOW, "TZ": "UTC"}
+
+    def record(zone: str, stage: str, events: int, wall: float, peak: float, ok: bool) -> Timing:
+        timing = Timing(subjects, zone, stage, events, round(wall, 3), round(peak, 1), ok)
+        results.timings.append(timing)
+        console.print(
+            f"  {subjects:>11,} {zone:<14} {stage:<22} {wall:8.2f} s  {peak:8,.0f} MiB"
+            + ("" if ok else "  [red]FAILED[/]")
+        )
+        return timing
+
+    wall, peak, code, out = run_process(recon(home, "ingest", str(logs), "--json"), env)
+    ingest = json.loads(out) if code == 0 else {"rows_read": 0, "accepted": 0}
+    record("-", "ingest", ingest["rows_read"], wall, peak, code == 0)
+    events = int(ingest["accepted"])
+    for zone in zones:
+        wall, peak, code, out = run_process(
+            recon(home, "run", "--month", MONTH, "--tz", zone, "--regenerate", "--json"), env
+        )
+        engine = record(zone, "engine: 4 reports", events, wall, peak, code in (0, 1))
+        engine_csv = _engine_user_csv(out) if engine.ok else ""
+        wall, peak, code, _ = run_process(baseline("floor", str(home), MONTH, zone), env)
+        floor = record(zone, "floor: scan+group-by", events, wall, peak, code == 0)
+        intervals = str(data / f"intervals-{subjects}-{zone.replace('/', '_')}.parquet")
+        wall, peak, code, _ = run_process(
+            baseline("intervals", str(home), MONTH, zone, intervals), env
+        )
+        record(zone, "(peer input: intervals)", events, wall, peak, code == 0)
+        ratios: dict[str, object] = {
+            "scale": subjects,
+            "zone": zone,
+            "events": events,
+            "engine_over_floor": round(engine.wall_s / floor.wall_s, 2),
+        }
+        for peer in ("polars", "duckdb"):
+            result = str(data / f"peer-{peer}-{subjects}-{zone.replace('/', '_')}.parquet")
+            wall, peak, code, _ = run_process(
+                baseline(peer, intervals, MONTH, zone, result), env, limit=True
+            )
+            timing = record(zone, f"naive {peer}", events, wall, peak, code == 0)
+            if code == 0 and engine.ok:
+                check = compare_totals(engine_csv, result)
+                check.update(scale=subjects, zone=zone, peer=peer)
+                results.checks.append(check)
+                ratios[f"naive_{peer}_over_engine"] = round(timing.wall_s / engine.wall_s, 2)
+                if check["mismatched_rows"]:
+                    console.print(f"[red]  {peer} totals differ from the engine's: {check}")
+            else:
+                timing.note = "did not complete (out of memory or error)"
+                ratios[f"naive_{peer}_over_engine"] = None
+        results.ratios.append(ratios)
+
+
+def growth(results: Results) -> list[dict[str, object]]:
+    """Time ratio against events ratio between consecutive scales, per stage and zone."""
+    rows: list[dict[str, object]] = []
+    keyed: dict[tuple[str, str], list[Timing]] = {}
+    for t in results.timings:
+        if t.ok:
+            keyed.setdefault((t.zone, t.stage), []).append(t)
+    for (zone, stage), series in keyed.items():
+        for small, large in itertools.pairwise(series):
+            rows.append(
+                {
+                    "zone": zone,
+                    "stage": stage,
+                    "from": small.scale,
+                    "to": large.scale,
+                    "events_x": round(large.events / small.events, 2),
+                    "time_x": round(large.wall_s / small.wall_s, 2),
+                }
+            )
+    return rows
+
+
+def machine() -> dict[str, object]:
+    """What this ran on."""
+    memory = 0
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        first = meminfo.read_text().splitlines()[0].split()
+        memory = int(first[1]) // 1024 // 1024
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [
+            ln.split(":", 1)[1].strip()
+            for ln in cpuinfo.read_text().splitlines()
+            if ln.startswith("model name")
+        ]
+        cpu = names[0] if names else cpu
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": memory,
+        "python": platform.python_version(),
+        "polars": pl.__version__,
+        "duckdb": duckdb.__version__,
+        "os": platform.platform(),
+    }
+
+
+def show(results: Results) -> None:
+    """Print the tables."""
+    out = Console()
+    table = Table(title="recon bench: one month, whole processes", title_justify="left")
+    for column in ("subjects", "zone", "stage", "events", "wall s", "events/s", "peak RSS MiB"):
+        table.add_column(column, justify="left" if column in ("zone", "stage") else "right")
+    for t in results.timings:
+        table.add_row(
+            f"{t.scale:,}",
+            t.zone,
+            t.stage,
+            f"{t.events:,}",
+            f"{t.wall_s:.2f}" if t.ok else "failed",
+            f"{t.events_per_s:,.0f}" if t.ok else "",
+            f"{t.peak_rss_mib:,.0f}",
+        )
+    out.print(table)
+    ratios = Table(title="ratios (same run)", title_justify="left")
+    for column in (
+        "subjects",
+        "zone",
+        "engine / floor",
+        "naive polars / engine",
+        "naive duckdb / engine",
+    ):
+        ratios.add_column(column, justify="right")
+    for r in results.ratios:
+        ratios.add_row(
+            f"{r['scale']:,}",
+            str(r["zone"]),
+            f"{r['engine_over_floor']}x",
+            f"{r.get('naive_polars_over_engine') or 'n/a'}x",
+            f"{r.get('naive_duckdb_over_engine') or 'n/a'}x",
+        )
+    out.print(ratios)
+    grow = Table(title="growth (time multiple for the events multiple)", title_justify="left")
+    for column in ("zone", "stage", "subjects", "events x", "time x"):
+        grow.add_column(column)
+    for g in growth(results):
+        grow.add_row(
+            str(g["zone"]),
+            str(g["stage"]),
+            f"{g['from']:,} -> {g['to']:,}",
+            str(g["events_x"]),
+            str(g["time_x"]),
+        )
+    out.print(grow)
+    checks = Table(title="USER totals: engine vs naive peers", title_justify="left")
+    for column in ("subjects", "zone", "peer", "rows", "mismatched rows", "total (millionths)"):
+        checks.add_column(column)
+    for c in results.checks:
+        checks.add_row(
+            f"{c['scale']:,}",
+            str(c["zone"]),
+            str(c["peer"]),
+            f"{c['engine_rows']:,}",
+            str(c["mismatched_rows"]),
+            "equal"
+            if c["engine_total_micros"] == c["peer_total_micros"]
+            else f"{c['engine_total_micros']} vs {c['peer_total_micros']}",
+        )
+    out.print(checks)
+
+
+def main() -> int:
+    """Run the benchmark and write its JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", default=",".join(str(s) for s in DEFAULT_SCALES))
+    parser.add_argument("--zones", default=",".join(DEFAULT_ZONES))
+    parser.add_argument("--data", type=Path, default=ROOT / ".bench")
+    parser.add_argument("--out", type=Path, default=ROOT / "tests" / "bench" / "results.json")
+    args = parser.parse_args()
+    scales = [int(s.replace("_", "")) for s in args.scales.split(",") if s]
+    zones = [z for z in args.zones.split(",") if z]
+    args.data.mkdir(parents=True, exist_ok=True)
+    results = Results(
+        command="make bench" + (f" SCALES={args.scales}" if scales != list(DEFAULT_SCALES) else ""),
+        started=datetime.now(UTC).isoformat(timespec="seconds"),
+        machine=machine(),
+    )
+    for subjects in scales:
+        console.rule(f"{subjects:,} subjects")
+        bench_scale(results, args.data, subjects, zones)
+        payload = asdict(results) | {"growth": growth(results)}
+        args.out.write_text(json.dumps(payload, indent=2) + "\n")
+    show(results)
+    console.print(f"results written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
