@@ -42,6 +42,15 @@ def parse_instant(text: str, *, what: str = "instant") -> datetime:
     return value.astimezone(UTC)
 
 
+ENGINE_SLICE_EVENTS = 4_000_000
+
+
+def engine_slice_events() -> int:
+    """Events per slice of customers the rules engine holds at once (`RECON_SLICE_EVENTS`)."""
+    value = os.environ.get("RECON_SLICE_EVENTS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else ENGINE_SLICE_EVENTS
+
+
 def now() -> datetime:
     """The current instant in UTC, or `RECON_NOW` when set (for reproducible runs)."""
     override = os.environ.get("RECON_NOW")

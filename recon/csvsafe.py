@@ -36,13 +36,22 @@ def _text_columns(frame: pl.DataFrame, skip: Iterable[str]) -> list[str]:
 
 
 def neutralised(frame: pl.DataFrame, skip: Iterable[str] = ()) -> pl.DataFrame:
-    """Text cells that a spreadsheet would evaluate, prefixed with an apostrophe."""
+    """Text cells that a spreadsheet would evaluate, prefixed with an apostrophe.
+
+    Only columns that hold such a cell are rewritten (a report of millions of rows usually
+    has none, and a copy of every text column is the biggest allocation of a write).
+    """
+    columns = _text_columns(frame, skip)
+    if not columns:
+        return frame
+    flags = frame.select(pl.col(c).str.contains(f"^{_TRIGGER_CLASS}").any() for c in columns)
+    touched = [c for c in columns if flags[c][0]]
     return frame.with_columns(
         pl.when(pl.col(c).str.contains(f"^{_TRIGGER_CLASS}"))
         .then(pl.lit("'") + pl.col(c))
         .otherwise(pl.col(c))
         .alias(c)
-        for c in _text_columns(frame, skip)
+        for c in touched
     )
 
 

@@ -270,8 +270,14 @@ def ingest_paths(
             if ("event_id" in chunk.rows.columns)
             else pl.DataFrame(schema={"event_id": pl.String})
         )
-        stored = scan_events(layout).join(ids.lazy(), on="event_id", how="semi")
-        classified = ev.classified_rows(chunk.rows.lazy(), stored, catalog).collect(
+        # The lake's copies of this batch's ids, streamed: only the matches are held.
+        stored = (
+            scan_events(layout)
+            .select(ev.content_columns())
+            .join(ids.lazy(), on="event_id", how="semi")
+            .collect(engine="streaming")
+        )
+        classified = ev.classified_rows(chunk.rows.lazy(), stored.lazy(), catalog).collect(
             engine="in-memory"
         )
         _account(classified, result)

@@ -90,6 +90,14 @@ def scan_events(layout: HomeLayout) -> pl.LazyFrame:
     ).select(list(schema))
 
 
+def lake_rows(layout: HomeLayout) -> int:
+    """How many events the lake holds (from the Parquet footers, without reading rows)."""
+    files = sorted(layout.events.glob("event_date=*/*.parquet"))
+    if not files:
+        return 0
+    return int(pl.scan_parquet(files).select(pl.len()).collect().item())
+
+
 def lake_fingerprint(layout: HomeLayout) -> tuple[tuple[str, int, int], ...]:
     """The event lake's files with sizes and modification times: changes when the lake does."""
     files = sorted(layout.events.glob("event_date=*/*.parquet"))

@@ -242,16 +242,37 @@ def user_usage(
     the roll-up agrees on a customer's external id, sub-partner and partner name. `merge`
     is `usage_in_zone`'s; `ordered=False` leaves rows unsorted (the roll-up sorts anyway).
     """
+    parts = zoned_usage(intervals, zone_of_customer, tables, until, merge=merge)
+    return finished_usage(parts, ordered=ordered)
+
+
+def zoned_usage(
+    intervals: pl.LazyFrame,
+    zone_of_customer: pl.LazyFrame,
+    tables: Mapping[str, DayTable],
+    until: int,
+    *,
+    merge: bool = True,
+) -> pl.LazyFrame:
+    """`user_usage` before attributes are harmonised across rows (see `finished_usage`).
+
+    Rows of different customers are independent here, so a lake can be processed in slices
+    of customers and the slices concatenated before `finished_usage`.
+    """
     zoned = intervals.join(zone_of_customer, on="customer_org_id", how="left")
     parts = [
         usage_in_zone(zoned.filter(pl.col("zone") == zone).drop("zone"), table, until, merge=merge)
         for zone, table in sorted(tables.items())
     ]
     if not parts:
-        return pl.LazyFrame(schema=USAGE_SCHEMA)
-    combined = pl.concat(parts, how="vertical")
+        return pl.LazyFrame(schema={**USAGE_SCHEMA, "_latest": pl.Datetime("us", "UTC")})
+    return pl.concat(parts, how="vertical")
+
+
+def finished_usage(parts: pl.LazyFrame, *, ordered: bool = True) -> pl.LazyFrame:
+    """Harmonised attributes, zero rows dropped, the usage schema (and sorted, if `ordered`)."""
     usage = (
-        _harmonised_attributes(combined)
+        _harmonised_attributes(parts)
         .filter(pl.col("quantity_micros") > 0)
         .select([pl.col(c).cast(t) for c, t in USAGE_SCHEMA.items()])
     )
@@ -324,10 +345,12 @@ __all__ = [
     "ROW_GRAIN",
     "USAGE_SCHEMA",
     "daily_quantities",
+    "finished_usage",
     "holdings_at",
     "interval_units",
     "merged_intervals",
     "rounded_micros",
     "usage_in_zone",
     "user_usage",
+    "zoned_usage",
 ]

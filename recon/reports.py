@@ -19,13 +19,14 @@ import duckdb
 import pendulum
 import polars as pl
 
+from recon import config
 from recon.catalog import load_catalog
 from recon.config import BillingZones
 from recon.csvsafe import neutralised
 from recon.errors import BadInputError, ConflictError, NotFoundError
 from recon.intervals import assignment_intervals
-from recon.lake import HomeLayout, scan_events
-from recon.proration import holdings_at, user_usage
+from recon.lake import HomeLayout, lake_rows, scan_events
+from recon.proration import USAGE_SCHEMA, finished_usage, holdings_at, zoned_usage
 from recon.rollup import report_rows
 from recon.schemas import (
     CATEGORIES,
@@ -283,20 +284,35 @@ def report_usage(
     cutoff = max(t.end for t in tables.values())
     scoped_events = events.filter(pl.col("occurred_at").dt.epoch("us") < cutoff)
     _check_catalog(scoped_events, catalog)
-    intervals = assignment_intervals(scoped_events, catalog, ordered=False).collect(
-        engine="in-memory"
-    )
-    customers = intervals.select("customer_org_id", "partner_org_id").unique()
-    zone_map = customer_zones(customers, zones)
-    present = set(zone_map["zone"].unique().to_list())
-    return user_usage(
-        intervals.lazy(),
-        zone_map.lazy(),
-        {z: t for z, t in tables.items() if z in present},
-        to_micros(now),
-        merge=False,  # intervals of the rules engine never overlap per row
-        ordered=False,  # the roll-up sorts each report
-    ).collect(engine="in-memory")
+    # Large lakes are processed in slices of customers (a customer's events never straddle
+    # two slices, and rows of different customers are independent until `finished_usage`),
+    # so the memory the rules need follows the slice, not the lake.
+    slices = max(1, -(-lake_rows(layout) // config.engine_slice_events()))
+    parts = []
+    for number in range(slices):
+        chunk = scoped_events
+        if slices > 1:
+            chunk = chunk.filter(pl.col("customer_org_id").hash(seed=17) % slices == number)
+        intervals = assignment_intervals(chunk, catalog, ordered=False).collect(engine="in-memory")
+        customers = intervals.select("customer_org_id", "partner_org_id").unique()
+        zone_map = customer_zones(customers, zones)
+        present = set(zone_map["zone"].unique().to_list())
+        parts.append(
+            zoned_usage(
+                intervals.lazy(),
+                zone_map.lazy(),
+                {z: t for z, t in tables.items() if z in present},
+                to_micros(now),
+                merge=False,  # intervals of the rules engine never overlap per row
+            ).collect(engine="in-memory")
+        )
+        del intervals
+    combined = pl.concat(parts, how="vertical") if parts else None
+    if combined is None:
+        return pl.DataFrame(schema=USAGE_SCHEMA)
+    del parts
+    # ordered=False: the roll-up sorts each report.
+    return finished_usage(combined.lazy(), ordered=False).collect(engine="in-memory")
 
 
 # ---------------------------------------------------------------- the registry

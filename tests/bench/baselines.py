@@ -1,9 +1,10 @@
 """The baselines `make bench` times beside the engine, each run as its own process.
 
     python -m tests.bench.baselines floor     HOME MONTH ZONE
-    python -m tests.bench.baselines intervals HOME MONTH ZONE OUT.parquet
-    python -m tests.bench.baselines polars    INTERVALS.parquet MONTH ZONE OUT.parquet
-    python -m tests.bench.baselines duckdb    INTERVALS.parquet MONTH ZONE OUT.parquet
+    python -m tests.bench.baselines intervals HOME MONTH ZONE INTERVALS_DIR
+    python -m tests.bench.baselines polars    INTERVALS_DIR MONTH ZONE OUT.parquet
+    python -m tests.bench.baselines duckdb    INTERVALS_DIR MONTH ZONE OUT.parquet
+    python -m tests.bench.baselines closed-form INTERVALS_DIR MONTH ZONE OUT.parquet
 
 - **floor**: a bare scan of the event lake plus the group-by the USER report needs (its row
   grain), no rules applied. No correct engine can beat it: it reads the same bytes and groups
@@ -17,6 +18,8 @@
   assignment intervals (written by `intervals`, not timed against them), so they are handed
   the §3 state machine for free and only the proration is theirs: their times are a lower
   bound for a complete naive engine.
+- **closed-form**: the engine's own proration (`recon.proration.user_usage`) on those same
+  intervals, so the proration methods compare like for like.
 """
 
 from __future__ import annotations
@@ -31,9 +34,10 @@ import duckdb
 import polars as pl
 
 from recon.catalog import load_catalog
+from recon.config import engine_slice_events
 from recon.intervals import assignment_intervals
-from recon.lake import HomeLayout, scan_events
-from recon.proration import ROW_GRAIN
+from recon.lake import HomeLayout, lake_rows, scan_events
+from recon.proration import ROW_GRAIN, user_usage
 from recon.reports import month_period
 from recon.timezones import day_table
 
@@ -67,15 +71,28 @@ def floor(home: str, month: str, zone: str) -> int:
 
 
 def intervals(home: str, month: str, zone: str, out: str) -> int:
-    """The engine's assignment intervals up to the month's end in `zone` (the peers' input)."""
+    """The engine's assignment intervals up to the month's end in `zone` (the peers' input).
+
+    Written as part files into the folder `out`, one per slice of customers, as the engine
+    slices a large lake, so that writing the peers' input fits in memory at every scale.
+    """
     layout = HomeLayout(Path(home))
     catalog = load_catalog(layout.catalog)
     first, last = month_period(month)
     cutoff = day_table(zone, first, last).end
     events = scan_events(layout).filter(pl.col("occurred_at").dt.epoch("us") < cutoff)
-    frame = assignment_intervals(events, catalog).collect()
-    frame.write_parquet(out)
-    return frame.height
+    slices = max(1, -(-lake_rows(layout) // engine_slice_events()))
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.parquet"):
+        stale.unlink()
+    written = 0
+    for number in range(slices):
+        chunk = events.filter(pl.col("customer_org_id").hash(seed=17) % slices == number)
+        frame = assignment_intervals(chunk, catalog, ordered=False).collect(engine="in-memory")
+        frame.write_parquet(folder / f"part-{number:04d}.parquet")
+        written += frame.height
+    return written
 
 
 def _bounds(month: str, zone: str) -> tuple[datetime, datetime]:
@@ -126,7 +143,7 @@ def naive_polars(intervals_path: str, month: str, zone: str, out: str) -> int:
         .dt.convert_time_zone("UTC")
     )
     usage = (
-        pl.scan_parquet(intervals_path)
+        pl.scan_parquet(f"{intervals_path}/*.parquet")
         .with_columns(s=s, e=e)
         .filter(pl.col("e") > pl.col("s"))
         .with_columns(
@@ -204,7 +221,7 @@ def naive_duckdb(intervals_path: str, month: str, zone: str, out: str) -> int:
                 "period_start": period_start,
                 "until": until,
                 "zone": zone,
-                "path": intervals_path,
+                "path": f"{intervals_path}/*.parquet",
                 "unit": unit,
             },
         )
@@ -214,12 +231,29 @@ def naive_duckdb(intervals_path: str, month: str, zone: str, out: str) -> int:
     return int(rows[0]) if rows else 0
 
 
+def closed_form(intervals_path: str, month: str, zone: str, out: str) -> int:
+    """The engine's own proration on the same intervals the peers get (apples to apples)."""
+    first, last = month_period(month)
+    table = day_table(zone, first, last)
+    intervals = pl.scan_parquet(f"{intervals_path}/*.parquet")
+    customers = intervals.select("customer_org_id").unique().with_columns(zone=pl.lit(zone))
+    until = int(NOW.timestamp()) * 1_000_000
+    usage = (
+        user_usage(intervals, customers, {zone: table}, until, merge=False, ordered=False)
+        .select(*ROW_GRAIN, micros=pl.col("quantity_micros"))
+        .collect(engine="in-memory")
+    )
+    usage.write_parquet(out)
+    return usage.height
+
+
 def main(argv: list[str]) -> int:
     """Dispatch one baseline; prints the number of rows it produced."""
     command, *args = argv
     runners = {
         "floor": floor,
         "intervals": intervals,
+        "closed-form": closed_form,
         "polars": naive_polars,
         "duckdb": naive_duckdb,
     }

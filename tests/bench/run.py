@@ -212,7 +212,9 @@ def compare_totals(engine_csv: str, peer_parquet: str) -> dict[str, object]:
     }
 
 
-def bench_scale(results: Results, data: Path, subjects: int, zones: list[str]) -> None:
+def bench_scale(
+    results: Results, data: Path, subjects: int, zones: list[str], peers_up_to: int | None
+) -> None:
     """Every measurement for one scale."""
     logs = ensure_logs(data, subjects)
     home = data / f"home-{subjects}"
@@ -240,19 +242,28 @@ def bench_scale(results: Results, data: Path, subjects: int, zones: list[str]) -
         engine_csv = _engine_user_csv(out) if engine.ok else ""
         wall, peak, code, _ = run_process(baseline("floor", str(home), MONTH, zone), env)
         floor = record(zone, "floor: scan+group-by", events, wall, peak, code == 0)
-        intervals = str(data / f"intervals-{subjects}-{zone.replace('/', '_')}.parquet")
-        wall, peak, code, _ = run_process(
-            baseline("intervals", str(home), MONTH, zone, intervals), env
-        )
-        record(zone, "(peer input: intervals)", events, wall, peak, code == 0)
         ratios: dict[str, object] = {
             "scale": subjects,
             "zone": zone,
             "events": events,
             "engine_over_floor": round(engine.wall_s / floor.wall_s, 2),
         }
+        results.ratios.append(ratios)
+        if peers_up_to is not None and subjects > peers_up_to:
+            continue
+        tag = f"{subjects}-{zone.replace('/', '_')}"
+        intervals = str(data / f"intervals-{tag}")
+        wall, peak, code, _ = run_process(
+            baseline("intervals", str(home), MONTH, zone, intervals), env
+        )
+        record(zone, "(peer input: intervals)", events, wall, peak, code == 0)
+        closed = str(data / f"closed-form-{tag}.parquet")
+        wall, peak, code, _ = run_process(
+            baseline("closed-form", intervals, MONTH, zone, closed), env
+        )
+        proration = record(zone, "closed form, same input", events, wall, peak, code == 0)
         for peer in ("polars", "duckdb"):
-            result = str(data / f"peer-{peer}-{subjects}-{zone.replace('/', '_')}.parquet")
+            result = str(data / f"peer-{peer}-{tag}.parquet")
             wall, peak, code, _ = run_process(
                 baseline(peer, intervals, MONTH, zone, result), env, limit=True
             )
@@ -262,12 +273,14 @@ def bench_scale(results: Results, data: Path, subjects: int, zones: list[str]) -
                 check.update(scale=subjects, zone=zone, peer=peer)
                 results.checks.append(check)
                 ratios[f"naive_{peer}_over_engine"] = round(timing.wall_s / engine.wall_s, 2)
+                ratios[f"naive_{peer}_over_closed_form"] = round(
+                    timing.wall_s / proration.wall_s, 2
+                )
                 if check["mismatched_rows"]:
                     console.print(f"[red]  {peer} totals differ from the engine's: {check}")
             else:
                 timing.note = "did not complete (out of memory or error)"
                 ratios[f"naive_{peer}_over_engine"] = None
-        results.ratios.append(ratios)
 
 
 def growth(results: Results) -> list[dict[str, object]]:
@@ -352,6 +365,8 @@ def show(results: Results) -> None:
             f"{r['engine_over_floor']}x",
             f"{r.get('naive_polars_over_engine') or 'n/a'}x",
             f"{r.get('naive_duckdb_over_engine') or 'n/a'}x",
+            f"{r.get('naive_polars_over_closed_form') or 'n/a'}x",
+            f"{r.get('naive_duckdb_over_closed_form') or 'n/a'}x",
         )
     out.print(ratios)
     grow = Table(title="growth (time multiple for the events multiple)", title_justify="left")
@@ -389,6 +404,9 @@ def main() -> int:
     parser.add_argument("--scales", default=",".join(str(s) for s in DEFAULT_SCALES))
     parser.add_argument("--zones", default=",".join(DEFAULT_ZONES))
     parser.add_argument("--data", type=Path, default=ROOT / ".bench")
+    parser.add_argument(
+        "--peers-up-to", type=int, default=None, help="run the naive peers only up to this scale"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "tests" / "bench" / "results.json")
     args = parser.parse_args()
     scales = [int(s.replace("_", "")) for s in args.scales.split(",") if s]
@@ -401,7 +419,7 @@ def main() -> int:
     )
     for subjects in scales:
         console.rule(f"{subjects:,} subjects")
-        bench_scale(results, args.data, subjects, zones)
+        bench_scale(results, args.data, subjects, zones, args.peers_up_to)
         payload = asdict(results) | {"growth": growth(results)}
         args.out.write_text(json.dumps(payload, indent=2) + "\n")
     show(results)

@@ -111,3 +111,25 @@ def test_large_runs_are_generated_in_blocks_with_unique_ids(tmp_path, monkeypatc
 
     ingested = Recon(tmp_path / "home").ingest([tmp_path / "logs"])
     assert (ingested.accepted, ingested.quarantined) == (result.events, 0)
+
+
+def test_reassignments_set_the_event_density_without_anomalies(tmp_path):
+    from dataclasses import replace
+
+    from recon._resources import default_catalog
+    from recon.catalog import load_catalog
+    from recon.intervals import assignment_anomalies
+
+    dense = replace(SPEC, subjects=2000, mess_rate=0.0, reassignments_per_month=0.75)
+    sparse = replace(dense, reassignments_per_month=0.0)
+    many = generate(tmp_path / "dense", dense).events
+    few = generate(tmp_path / "sparse", sparse).events
+    # The lifecycle gives ~1.5 events per subject in a month; 0.75 pairs add ~1.5 more.
+    assert 2.6 < many / dense.subjects < 3.4
+    assert 1.2 < few / sparse.subjects < 1.9
+    events = _read(tmp_path / "dense").with_columns(
+        occurred_at=pl.col("occurred_at").str.to_datetime(time_zone="UTC", time_unit="us")
+    )
+    anomalies = assignment_anomalies(events.lazy(), load_catalog(default_catalog())).collect()
+    # Suspend/resume pairs sit strictly inside a holding: no orphan, no duplicate ASSIGN.
+    assert set(anomalies["anomaly"].to_list()) <= {"IMPLICIT_PACKAGE_CHANGE"}
