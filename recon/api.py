@@ -34,7 +34,7 @@ from recon.reports import (
     Report,
     ReportRequest,
     complete_report,
-    compute_report_rows,
+    compute_report_batches,
     customer_zones,
     delete_report,
     fail_interrupted,
@@ -156,7 +156,7 @@ class Recon:
             try:
                 if progress:
                     progress("computing intervals and quantities", 1, 3)
-                rows = compute_report_rows(
+                rows = compute_report_batches(
                     self.layout,
                     catalog,
                     valid,

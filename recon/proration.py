@@ -129,39 +129,36 @@ def rounded_micros(units: pl.Expr, unit: pl.Expr) -> pl.Expr:
     return (quotient + round_up.cast(pl.Int128)).cast(pl.Int64)
 
 
-def _latest_filled(column: str) -> pl.Expr:
-    """The value from the latest interval that has one (empty when none has).
+def _latest(column: str, time: str, *, filled: bool = False) -> pl.Expr:
+    """In an aggregation: the value of `column` at the latest `time` (non-empty if `filled`).
 
-    Callers feed rows in `start` order, so the latest is the last.
+    The maximum of "zero-padded epoch + value": the latest time wins and a tie on time goes
+    to the greatest value, so the choice never depends on row order. A plain `max` keeps
+    Polars on its fast aggregation path (no sort, no per-group filter). Null when no row
+    qualifies.
     """
     value = pl.col(column)
-    return value.filter(value != "").last()
-
-
-def _latest_per(usage: pl.LazyFrame, owner: list[str], **values: pl.Expr) -> pl.LazyFrame:
-    """`values` aggregated per `owner` over rows sorted by `_latest`, as a frame to join."""
-    return usage.group_by(owner).agg(**values)
+    key = pl.concat_str([pl.col(time).dt.epoch("us").cast(pl.String).str.zfill(20), value])
+    if filled:
+        key = pl.when(value != "").then(key)
+    return key.max().str.slice(20)
 
 
 def _harmonised_attributes(usage: pl.LazyFrame) -> pl.LazyFrame:
     """One value per owner: partner name, customer external id, sub-partner, subscriber id.
 
-    The latest (non-empty, where empty is possible) value wins, so every level agrees. One
-    sort by `_latest` (an integer), then aggregations per owner and joins back: cheaper than
-    a window with its own sort per owner.
+    The latest (non-empty, where empty is possible) value wins, so every level agrees: an
+    aggregation per owner joined back, with no sort and no window.
     """
-    by_time = usage.sort("_latest", maintain_order=True)
-    partners = _latest_per(by_time, ["partner_org_id"], _partner_name=pl.col("partner_name").last())
-    customers = _latest_per(
-        by_time,
-        ["customer_org_id"],
-        _customer_external_id=_latest_filled("customer_external_id").fill_null(""),
-        _sub_partner_org_id=pl.col("sub_partner_org_id").last(),
+    partners = usage.group_by("partner_org_id").agg(
+        _partner_name=_latest("partner_name", "_latest")
     )
-    subjects = _latest_per(
-        by_time,
-        _SUBJECT,
-        _subscriber_id=_latest_filled("subscriber_id").fill_null(""),
+    customers = usage.group_by("customer_org_id").agg(
+        _customer_external_id=_latest("customer_external_id", "_latest", filled=True).fill_null(""),
+        _sub_partner_org_id=_latest("sub_partner_org_id", "_latest"),
+    )
+    subjects = usage.group_by(_SUBJECT).agg(
+        _subscriber_id=_latest("subscriber_id", "_latest", filled=True).fill_null("")
     )
     return (
         usage.join(partners, on="partner_org_id", how="left", maintain_order="left")
@@ -187,14 +184,14 @@ _SUBJECT: Final = ["customer_org_id", "subject_type", "subject_id"]
 
 
 def _row_attributes() -> dict[str, pl.Expr]:
-    """What a USER row shows besides its grain, from its intervals fed in `start` order."""
+    """What a USER row shows besides its grain, from the intervals it is made of."""
     return {
         "user_id": pl.col("user_id").first(),
         "workspace_id": pl.col("workspace_id").first(),
-        "partner_name": pl.col("partner_name").last(),
-        "sub_partner_org_id": pl.col("sub_partner_org_id").last(),
-        "customer_external_id": _latest_filled("customer_external_id").fill_null(""),
-        "subscriber_id": _latest_filled("subscriber_id").fill_null(""),
+        "partner_name": _latest("partner_name", "start"),
+        "sub_partner_org_id": _latest("sub_partner_org_id", "start"),
+        "customer_external_id": _latest("customer_external_id", "start", filled=True).fill_null(""),
+        "subscriber_id": _latest("subscriber_id", "start", filled=True).fill_null(""),
         "_latest": pl.col("start").max(),
     }
 
@@ -209,7 +206,7 @@ def usage_in_zone(
     includes its key).
     """
     merged = merged_intervals(intervals) if merge else intervals
-    units = interval_units(merged, table, until).sort("start", maintain_order=True)
+    units = interval_units(merged, table, until)
     return (
         units.group_by(ROW_GRAIN)
         .agg(
@@ -291,7 +288,6 @@ def holdings_at(intervals: pl.LazyFrame, at: int) -> pl.LazyFrame:
     held = (start <= at) & (end.is_null() | (end > at))
     rows = (
         intervals.filter(start <= at)
-        .sort("start", maintain_order=True)
         .group_by(ROW_GRAIN)
         .agg(
             **_row_attributes(),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -27,7 +28,7 @@ from recon.errors import BadInputError, ConflictError, NotFoundError
 from recon.intervals import assignment_intervals
 from recon.lake import HomeLayout, lake_rows, scan_events
 from recon.proration import USAGE_SCHEMA, finished_usage, holdings_at, zoned_usage
-from recon.rollup import report_rows
+from recon.rollup import report_row_batches
 from recon.schemas import (
     CATEGORIES,
     REPORT_TYPES,
@@ -216,7 +217,23 @@ def compute_report_rows(
     now: datetime,
     usage: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """The rows of a validated request as text, in the contract's column order.
+    """The rows of a validated request as text, in the contract's column order."""
+    contract = report_contract(request.type, request.category)
+    batches = list(compute_report_batches(layout, catalog, request, zones, now, usage))
+    if not batches:
+        return pl.DataFrame(schema=dict.fromkeys(contract.names, pl.String))
+    return pl.concat(batches, how="vertical")
+
+
+def compute_report_batches(
+    layout: HomeLayout,
+    catalog: pl.DataFrame,
+    request: ReportRequest,
+    zones: BillingZones,
+    now: datetime,
+    usage: pl.DataFrame | None = None,
+) -> Iterator[pl.DataFrame]:
+    """The rows of a validated request as text, in order, in bounded batches.
 
     `usage` is `report_usage` of the same request, when the caller already has it.
     """
@@ -229,7 +246,9 @@ def compute_report_rows(
         report_date = _iso(request.as_of or now)
     if request.sub_partner_org_id is not None:
         usage = usage.filter(pl.col("sub_partner_org_id") == request.sub_partner_org_id)
-    return report_rows(usage, catalog, report_type, category, report_date)
+    return report_row_batches(
+        usage, catalog, report_type, category, report_date, spill_dir=layout.root / ".spill"
+    )
 
 
 def _zone_tables(request: ReportRequest, zones: BillingZones) -> dict[str, DayTable]:
@@ -487,58 +506,92 @@ def register_report(
     return report
 
 
-def _write_csv(rows: pl.DataFrame, path: Path) -> None:
+def complete_report(
+    store: Store, report: Report, rows: pl.DataFrame | Iterable[pl.DataFrame]
+) -> Report:
+    """Validate, write the CSV atomically, then store rows and flip to COMPLETED in one go.
+
+    `rows` may come in batches (in order): each is validated, appended to the temporary CSV
+    and inserted in the open transaction, so a report of millions of rows is never held whole.
+    A batch that breaks the contract rolls everything back and fails the report.
+    """
+    contract = report_contract(report.type, report.category)
+    batches = [rows] if isinstance(rows, pl.DataFrame) else rows
+    path = store.layout.reports / f"{report.id}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    neutralised(rows).write_csv(tmp, quote_style="necessary", line_terminator="\n")
-    with tmp.open("rb") as handle:
-        os.fsync(handle.fileno())
-    tmp.replace(path)
-
-
-def complete_report(store: Store, report: Report, rows: pl.DataFrame) -> Report:
-    """Validate, write the CSV atomically, then store rows and flip to COMPLETED in one go."""
-    contract = report_contract(report.type, report.category)
-    try:
-        contract.validate(rows)
-    except ContractError as exc:
-        return fail_report(
-            store,
-            report,
-            "SCHEMA_VIOLATION",
-            f"report rows break the {contract.name} contract: {exc.summary()}",
-        )
-    path = store.layout.reports / f"{report.id}.csv"
-    _write_csv(rows, path)
-    stored = rows.select(
-        [pl.col(c).replace("", None) if c.endswith("_DATE") else pl.col(c) for c in rows.columns]
-    ).rename(str.lower)
-    total = (
-        rows["QUANTITY"].str.replace(".", "", literal=True).cast(pl.Int64).sum()
-        if rows.height
-        else 0
-    )
-    total_text = f"{total // 1_000_000}.{total % 1_000_000:06d}"
-    columns = ", ".join(stored.columns)
+    violation: ContractError | None = None
+    total = count = 0
     with store.connect() as con:
         con.execute("BEGIN TRANSACTION")
         try:
-            con.register("new_rows", stored)
-            con.execute(
-                f"INSERT INTO report_rows (report_id, {columns}) SELECT ?, {columns} FROM new_rows",
-                [report.id],
-            )
-            con.execute(
-                "UPDATE reports SET status = 'COMPLETED', csv_path = ?, row_count = ?, "
-                "total_quantity = CAST(? AS DECIMAL(38, 6)), completed_at = now() WHERE id = ?",
-                [str(path), rows.height, total_text, report.id],
-            )
-            con.execute("COMMIT")
+            with tmp.open("wb") as handle:
+                header = True
+                for batch in batches:
+                    try:
+                        contract.validate(batch)
+                    except ContractError as exc:
+                        violation = exc
+                        break
+                    neutralised(batch).write_csv(
+                        handle,
+                        include_header=header,
+                        quote_style="necessary",
+                        line_terminator="\n",
+                    )
+                    header = False
+                    _store_rows(con, report.id, batch)
+                    total += _micros(batch)
+                    count += batch.height
+                if header and violation is None:  # no rows: the header alone
+                    empty = pl.DataFrame(schema=dict.fromkeys(contract.names, pl.String))
+                    empty.write_csv(handle, quote_style="necessary", line_terminator="\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            if violation is None:
+                tmp.replace(path)
+                con.execute(
+                    "UPDATE reports SET status = 'COMPLETED', csv_path = ?, row_count = ?, "
+                    "total_quantity = CAST(? AS DECIMAL(38, 6)), completed_at = now() "
+                    "WHERE id = ?",
+                    [str(path), count, f"{total // 1_000_000}.{total % 1_000_000:06d}", report.id],
+                )
+                con.execute("COMMIT")
+                return get_report(con, report.id)
+            con.execute("ROLLBACK")
         except Exception:
             con.execute("ROLLBACK")
             path.unlink(missing_ok=True)
             raise
-        return get_report(con, report.id)
+        finally:
+            tmp.unlink(missing_ok=True)
+    return fail_report(
+        store,
+        report,
+        "SCHEMA_VIOLATION",
+        f"report rows break the {contract.name} contract: {violation.summary()}",
+    )
+
+
+def _store_rows(con: duckdb.DuckDBPyConnection, report_id: str, rows: pl.DataFrame) -> None:
+    stored = rows.select(
+        [pl.col(c).replace("", None) if c.endswith("_DATE") else pl.col(c) for c in rows.columns]
+    ).rename(str.lower)
+    columns = ", ".join(stored.columns)
+    con.register("new_rows", stored)
+    try:
+        con.execute(
+            f"INSERT INTO report_rows (report_id, {columns}) SELECT ?, {columns} FROM new_rows",
+            [report_id],
+        )
+    finally:
+        con.unregister("new_rows")
+
+
+def _micros(rows: pl.DataFrame) -> int:
+    if not rows.height:
+        return 0
+    return int(rows["QUANTITY"].str.replace(".", "", literal=True).cast(pl.Int64).sum())
 
 
 def fail_report(store: Store, report: Report, code: str, description: str) -> Report:
