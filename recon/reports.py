@@ -316,22 +316,33 @@ def report_usage(
         customers = intervals.select("customer_org_id", "partner_org_id").unique()
         zone_map = customer_zones(customers, zones)
         present = set(zone_map["zone"].unique().to_list())
-        parts.append(
-            zoned_usage(
-                intervals.lazy(),
-                zone_map.lazy(),
-                {z: t for z, t in tables.items() if z in present},
-                to_micros(now),
-                merge=False,  # intervals of the rules engine never overlap per row
-            ).collect(engine="in-memory")
-        )
+        part = zoned_usage(
+            intervals.lazy(),
+            zone_map.lazy(),
+            {z: t for z, t in tables.items() if z in present},
+            to_micros(now),
+            merge=False,  # intervals of the rules engine never overlap per row
+        ).collect(engine="in-memory")
         del intervals
+        parts.append(_compacted(part) if slices > 1 else part)
     combined = pl.concat(parts, how="vertical") if parts else None
     if combined is None:
         return pl.DataFrame(schema=USAGE_SCHEMA)
     del parts
     # ordered=False: the roll-up sorts each report.
     return finished_usage(combined.lazy(), ordered=False).collect(engine="in-memory")
+
+
+def _compacted(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame with its text copied into buffers of its own.
+
+    Polars text columns are views: a few hundred thousand attribute values picked from a
+    slice's events keep all of that slice's text buffers alive. Copying them out lets each
+    slice's memory go when the slice is done.
+    """
+    copied = pl.from_arrow(frame.to_arrow(compat_level=pl.CompatLevel.oldest()))
+    assert isinstance(copied, pl.DataFrame)
+    return copied
 
 
 # ---------------------------------------------------------------- the registry
