@@ -306,12 +306,10 @@ def report_usage(
     # Large lakes are processed in slices of customers (a customer's events never straddle
     # two slices, and rows of different customers are independent until `finished_usage`),
     # so the memory the rules need follows the slice, not the lake.
-    slices = max(1, -(-lake_rows(layout) // config.engine_slice_events()))
+    chunks = customer_slices(scoped_events, layout)
+    sliced = len(chunks) > 1
     parts = []
-    for number in range(slices):
-        chunk = scoped_events
-        if slices > 1:
-            chunk = chunk.filter(pl.col("customer_org_id").hash(seed=17) % slices == number)
+    for chunk in chunks:
         intervals = assignment_intervals(chunk, catalog, ordered=False).collect(engine="in-memory")
         customers = intervals.select("customer_org_id", "partner_org_id").unique()
         zone_map = customer_zones(customers, zones)
@@ -324,13 +322,26 @@ def report_usage(
             merge=False,  # intervals of the rules engine never overlap per row
         ).collect(engine="in-memory")
         del intervals
-        parts.append(_compacted(part) if slices > 1 else part)
+        parts.append(_compacted(part) if sliced else part)
     combined = pl.concat(parts, how="vertical") if parts else None
     if combined is None:
         return pl.DataFrame(schema=USAGE_SCHEMA)
     del parts
     # ordered=False: the roll-up sorts each report.
     return finished_usage(combined.lazy(), ordered=False).collect(engine="in-memory")
+
+
+def customer_slices(events: pl.LazyFrame, layout: HomeLayout) -> list[pl.LazyFrame]:
+    """`events` split into slices of customers of about `RECON_SLICE_EVENTS` events each.
+
+    A customer's events are all in one slice (the slice is a hash of its id), so anything
+    computed per customer or finer is exact per slice. One slice when the lake is small.
+    """
+    slices = max(1, -(-lake_rows(layout) // config.engine_slice_events()))
+    if slices == 1:
+        return [events]
+    slot = pl.col("customer_org_id").hash(seed=17) % slices
+    return [events.filter(slot == number) for number in range(slices)]
 
 
 def _compacted(frame: pl.DataFrame) -> pl.DataFrame:

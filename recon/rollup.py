@@ -20,44 +20,42 @@ from recon.schemas import Category, ReportType, report_contract
 _QUANTITY = "printf('%d.%06d', {m} // 1000000, {m} % 1000000)"
 _DATE = "strftime({d}, '%Y-%m-%d')"
 
-_COMMON: Final = {
-    "PARTNER_NAME": "any_value(u.partner_name)",
-    "PARTNER_ORG_ID": "u.partner_org_id",
-    "SUBSCRIPTION_ID": "u.subscription_id",
-    "SERVICE_NAME": "u.package",
-    "SKU": "any_value(c.sku)",
-    "DESCRIPTION": "any_value(c.description)",
-    "CONSUMPTION_START_DATE": _DATE.format(d="min(u.first_day)"),
-    "CONSUMPTION_END_DATE": _DATE.format(d="max(u.last_day)"),
-    "QUANTITY": _QUANTITY.format(m="sum(u.quantity_micros)::HUGEINT"),
-    "CUSTOMER_ORG_ID": "u.customer_org_id",
-    "CUSTOMER_EXTERNAL_ID": "any_value(u.customer_external_id)",
-    "SUBSCRIBER_ID": "any_value(u.subscriber_id)",
-    "USER_ID": "any_value(u.user_id)",
-    "WORKSPACE_ID": "any_value(u.workspace_id)",
-    "LOCATION_ID": "u.location_id",
-    "LICENSE_ID": "u.license_id",
+# Each report column: the usage expression, and the aggregate that folds it over a group
+# (None for the group's own key columns). USER rows are the usage rows themselves (usage is
+# unique at the USER grain), so USER selects the plain expressions and has no group-by.
+_COLUMNS: Final[dict[str, tuple[str, str | None]]] = {
+    "PARTNER_NAME": ("u.partner_name", "any_value"),
+    "PARTNER_ORG_ID": ("u.partner_org_id", None),
+    "SUBSCRIPTION_ID": ("u.subscription_id", None),
+    "SERVICE_NAME": ("u.package", None),
+    "SKU": ("c.sku", "any_value"),
+    "DESCRIPTION": ("c.description", "any_value"),
+    "CONSUMPTION_START_DATE": ("u.first_day", "min"),
+    "CONSUMPTION_END_DATE": ("u.last_day", "max"),
+    "QUANTITY": ("u.quantity_micros", "sum"),
+    "CUSTOMER_ORG_ID": ("u.customer_org_id", None),
+    "CUSTOMER_EXTERNAL_ID": ("u.customer_external_id", "any_value"),
+    "SUBSCRIBER_ID": ("u.subscriber_id", "any_value"),
+    "USER_ID": ("u.user_id", "any_value"),
+    "WORKSPACE_ID": ("u.workspace_id", "any_value"),
+    "LOCATION_ID": ("u.location_id", None),
+    "LICENSE_ID": ("u.license_id", None),
 }
 
-# USER rows are the usage rows themselves (usage is unique at the USER grain): no group-by.
-_PLAIN: Final = {
-    "PARTNER_NAME": "u.partner_name",
-    "PARTNER_ORG_ID": "u.partner_org_id",
-    "SUBSCRIPTION_ID": "u.subscription_id",
-    "SERVICE_NAME": "u.package",
-    "SKU": "c.sku",
-    "DESCRIPTION": "c.description",
-    "CONSUMPTION_START_DATE": _DATE.format(d="u.first_day"),
-    "CONSUMPTION_END_DATE": _DATE.format(d="u.last_day"),
-    "QUANTITY": _QUANTITY.format(m="u.quantity_micros"),
-    "CUSTOMER_ORG_ID": "u.customer_org_id",
-    "CUSTOMER_EXTERNAL_ID": "u.customer_external_id",
-    "SUBSCRIBER_ID": "u.subscriber_id",
-    "USER_ID": "u.user_id",
-    "WORKSPACE_ID": "u.workspace_id",
-    "LOCATION_ID": "u.location_id",
-    "LICENSE_ID": "u.license_id",
-}
+
+def _column_sql(column: str, aggregated: bool) -> str:
+    expression, aggregate = _COLUMNS[column]
+    if aggregated and aggregate is not None:
+        expression = f"{aggregate}({expression})"
+        if column == "QUANTITY":
+            expression += "::HUGEINT"
+    if column == "QUANTITY":
+        return _QUANTITY.format(m=expression)
+    if column.endswith("_DATE"):
+        return _DATE.format(d=expression)
+    return expression
+
+
 # Spill to disk past this much memory (a DuckDB size); sorts of millions of rows stay bounded.
 ROLLUP_MEMORY: Final = "2GB"
 BATCH_ROWS: Final = 500_000
@@ -94,16 +92,15 @@ _GROUP_BY: Final[dict[ReportType, list[str]]] = {
 
 
 def _select_list(
-    report_type: ReportType, category: Category, report_date: str | None, plain: bool = False
+    report_type: ReportType, category: Category, report_date: str | None, aggregated: bool
 ) -> str:
     contract = report_contract(report_type, category)
-    source = _PLAIN if plain else _COMMON
     items = []
     for column in contract.names:
         if column == "REPORT_DATE":
             items.append(f"'{report_date}' AS REPORT_DATE")
         else:
-            items.append(f"{source[column]} AS {column}")
+            items.append(f"{_column_sql(column, aggregated)} AS {column}")
     return ",\n       ".join(items)
 
 
@@ -113,14 +110,13 @@ def rollup_sql(report_type: ReportType, category: Category, report_date: str | N
     join = "FROM usage u JOIN catalog c ON c.package = u.package\n"
     order = f"ORDER BY {', '.join(contract.key)}"
     if report_type == "USER":
-        return (
-            f"SELECT {_select_list(report_type, category, report_date, plain=True)}\n{join}{order}"
-        )
+        plain = _select_list(report_type, category, report_date, aggregated=False)
+        return f"SELECT {plain}\n{join}{order}"
     group_by = list(_GROUP_BY[report_type])
     if category == "POINT_IN_TIME" and report_type == "CUSTOMER":
         group_by = ["u.partner_org_id", "u.subscription_id", "u.customer_org_id", "u.package"]
     return (
-        f"SELECT {_select_list(report_type, category, report_date)}\n"
+        f"SELECT {_select_list(report_type, category, report_date, aggregated=True)}\n"
         f"{join}GROUP BY {', '.join(group_by)}\n{order}"
     )
 

@@ -34,11 +34,10 @@ import duckdb
 import polars as pl
 
 from recon.catalog import load_catalog
-from recon.config import engine_slice_events
 from recon.intervals import assignment_intervals
-from recon.lake import HomeLayout, lake_rows, scan_events
+from recon.lake import HomeLayout, scan_events
 from recon.proration import ROW_GRAIN, user_usage
-from recon.reports import month_period
+from recon.reports import customer_slices, month_period
 from recon.timezones import day_table
 
 # The USER report's grain as it appears in the event lake (the subject is user or workspace).
@@ -81,14 +80,12 @@ def intervals(home: str, month: str, zone: str, out: str) -> int:
     first, last = month_period(month)
     cutoff = day_table(zone, first, last).end
     events = scan_events(layout).filter(pl.col("occurred_at").dt.epoch("us") < cutoff)
-    slices = max(1, -(-lake_rows(layout) // engine_slice_events()))
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.glob("*.parquet"):
         stale.unlink()
     written = 0
-    for number in range(slices):
-        chunk = events.filter(pl.col("customer_org_id").hash(seed=17) % slices == number)
+    for number, chunk in enumerate(customer_slices(events, layout)):
         frame = assignment_intervals(chunk, catalog, ordered=False).collect(engine="in-memory")
         frame.write_parquet(folder / f"part-{number:04d}.parquet")
         written += frame.height
