@@ -26,7 +26,7 @@ from recon.errors import BadInputError, ConflictError, NotFoundError, ReconError
 from recon.explain import Explanation, Subject, explained
 from recon.ingest import IngestResult, derived_stale, ingest_paths, refresh_derived
 from recon.intervals import assignment_intervals
-from recon.lake import HomeLayout, lake_fingerprint, scan_events, scan_quarantine
+from recon.lake import HomeLayout, event_files, lake_fingerprint, scan_events, scan_quarantine
 from recon.monthly import MonthRun, TypeOutcome, vendor_files_by_type
 from recon.proration import daily_quantities
 from recon.reconciliation import ReconciliationResult, reconcile_report
@@ -387,9 +387,7 @@ class Recon:
     def sql(self, query: str) -> pl.DataFrame:
         """Run read-only SQL on the store; anything that would write or reach outside is refused."""
         with self._writing():
-            if derived_stale(self.layout) and any(
-                self.layout.events.glob("event_date=*/*.parquet")
-            ):
+            if derived_stale(self.layout) and event_files(self.layout):
                 refresh_derived(self.layout, self.catalog())
             self.store.refresh()  # tables exist and views point at the lake as it is now
         con = duckdb.connect(str(self.layout.store), read_only=True)

@@ -79,10 +79,15 @@ def event_schema() -> dict[str, pl.DataType]:
     return {c.name: DTYPES[c.dtype] for c in events_contract().columns}
 
 
+def event_files(layout: HomeLayout) -> list[Path]:
+    """The lake's event part files, in a stable order."""
+    return sorted(layout.events.glob("event_date=*/*.parquet"))
+
+
 def scan_events(layout: HomeLayout) -> pl.LazyFrame:
     """All stored events, lazily; an empty lake gives an empty frame with the right columns."""
     schema = event_schema()
-    files = sorted(layout.events.glob("event_date=*/*.parquet"))
+    files = event_files(layout)
     if not files:
         return pl.LazyFrame(schema=schema)
     return pl.scan_parquet(
@@ -92,7 +97,7 @@ def scan_events(layout: HomeLayout) -> pl.LazyFrame:
 
 def lake_rows(layout: HomeLayout) -> int:
     """How many events the lake holds (from the Parquet footers, without reading rows)."""
-    files = sorted(layout.events.glob("event_date=*/*.parquet"))
+    files = event_files(layout)
     if not files:
         return 0
     return int(pl.scan_parquet(files).select(pl.len()).collect().item())
@@ -100,7 +105,7 @@ def lake_rows(layout: HomeLayout) -> int:
 
 def lake_fingerprint(layout: HomeLayout) -> tuple[tuple[str, int, int], ...]:
     """The event lake's files with sizes and modification times: changes when the lake does."""
-    files = sorted(layout.events.glob("event_date=*/*.parquet"))
+    files = event_files(layout)
     return tuple((str(f), (st := f.stat()).st_size, st.st_mtime_ns) for f in files)
 
 

@@ -209,22 +209,6 @@ def _check_catalog(events: pl.LazyFrame, catalog: pl.DataFrame) -> None:
         )
 
 
-def compute_report_rows(
-    layout: HomeLayout,
-    catalog: pl.DataFrame,
-    request: ReportRequest,
-    zones: BillingZones,
-    now: datetime,
-    usage: pl.DataFrame | None = None,
-) -> pl.DataFrame:
-    """The rows of a validated request as text, in the contract's column order."""
-    contract = report_contract(request.type, request.category)
-    batches = list(compute_report_batches(layout, catalog, request, zones, now, usage))
-    if not batches:
-        return pl.DataFrame(schema=dict.fromkeys(contract.names, pl.String))
-    return pl.concat(batches, how="vertical")
-
-
 def compute_report_batches(
     layout: HomeLayout,
     catalog: pl.DataFrame,

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from recon.errors import LockedError
-from recon.lake import HomeLayout
+from recon.lake import HomeLayout, event_files
 
 SCHEMA_SQL = """
 CREATE TABLE IF NOT EXISTS reports (
@@ -138,7 +138,7 @@ def _sql_literal(path: Path) -> str:
 
 def _lake_views(layout: HomeLayout) -> list[str]:
     statements = []
-    if any(layout.events.glob("event_date=*/*.parquet")):
+    if event_files(layout):
         glob = _sql_literal(layout.events / "event_date=*" / "*.parquet")
         statements.append(
             "CREATE OR REPLACE VIEW events AS SELECT * "

@@ -34,23 +34,14 @@ import duckdb
 import polars as pl
 
 from recon.catalog import load_catalog
-from recon.intervals import assignment_intervals
+from recon.intervals import KEY_SOURCE, assignment_intervals
 from recon.lake import HomeLayout, scan_events
 from recon.proration import ROW_GRAIN, user_usage
 from recon.reports import customer_slices, month_period
 from recon.timezones import day_table
 
 # The USER report's grain as it appears in the event lake (the subject is user or workspace).
-LAKE_GRAIN = [
-    "partner_org_id",
-    "subscription_id",
-    "customer_org_id",
-    "user_id",
-    "workspace_id",
-    "package",
-    "location_id",
-    "license_id",
-]
+LAKE_GRAIN = ["partner_org_id", "subscription_id", *KEY_SOURCE]
 # "Still assigned" intervals end here: the run's pinned now, after the benchmark month.
 NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
 
