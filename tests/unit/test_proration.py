@@ -230,3 +230,20 @@ def test_daily_quantities_list_each_day_with_its_share(catalog):
         (date(2026, 10, 25), 25 * hour, 25 * hour),
         (date(2026, 10, 26), 12 * hour, 24 * hour),  # midnight to 12:00 local
     ]
+
+
+def test_attributes_that_change_at_one_instant_resolve_the_same_way_every_time(catalog):
+    # Two users of one customer assigned at the same instant, with different external ids:
+    # the latest wins, and a tie on time goes to the greater value, whatever the row order.
+    at = "2026-03-10T00:00:00Z"
+    rows = [
+        *pair("WEBEX_CALLING", at, None, user_id="u1", customer_external_id="CRM-A"),
+        *pair("WEBEX_VOICE", at, None, user_id="u2", customer_external_id="CRM-B"),
+    ]
+    customers = pl.LazyFrame({"customer_org_id": ["C1"], "zone": ["UTC"]})
+    table = {"UTC": day_table("UTC", date(2026, 3, 1), date(2026, 3, 31))}
+    for order in (rows, rows[::-1]):
+        out = user_usage(
+            assignment_intervals(events_frame(order), catalog), customers, table, NOW
+        ).collect()
+        assert out["customer_external_id"].to_list() == ["CRM-B", "CRM-B"]
