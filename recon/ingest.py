@@ -18,6 +18,7 @@ import polars as pl
 
 from recon import events as ev
 from recon.catalog import load_catalog
+from recon.idindex import EventIdIndex, id_hashes
 from recon.intervals import assignment_anomalies, assignment_intervals
 from recon.lake import (
     QUARANTINE_SCHEMA,
@@ -263,6 +264,9 @@ def ingest_paths(
     sources, skipped = discover(paths)
     result.skipped = [{"path": str(s.path), "reason": s.reason} for s in skipped]
     wrote = False
+    # Hashes of every stored id, so a batch of new events is not checked against the whole
+    # lake: only ids the index may hold are looked up (linear ingest on fresh data).
+    known = EventIdIndex.of(scan_events(layout).select("event_id"))
     for number, chunk in enumerate(_chunks(sources, result, progress)):
         part = f"{ingest_id}-{number:05d}"
         ids = (
@@ -270,18 +274,23 @@ def ingest_paths(
             if ("event_id" in chunk.rows.columns)
             else pl.DataFrame(schema={"event_id": pl.String})
         )
+        candidates = ids.filter(known.may_hold(ids.select(id_hashes(pl.col("event_id")))[:, 0]))
         # The lake's copies of this batch's ids, streamed: only the matches are held.
         stored = (
             scan_events(layout)
             .select(ev.content_columns())
-            .join(ids.lazy(), on="event_id", how="semi")
+            .join(candidates.lazy(), on="event_id", how="semi")
             .collect(engine="streaming")
+            if candidates.height
+            else pl.DataFrame(schema={c: event_schema()[c] for c in ev.content_columns()})
         )
         classified = ev.classified_rows(chunk.rows.lazy(), stored.lazy(), catalog).collect(
             engine="in-memory"
         )
         _account(classified, result)
-        _store_accepted(classified.filter(pl.col("status") == ev.ACCEPTED), layout, ingest_id, part)
+        accepted = classified.filter(pl.col("status") == ev.ACCEPTED)
+        _store_accepted(accepted, layout, ingest_id, part)
+        known.add(accepted.select(id_hashes(pl.col("event_id")))[:, 0])
         _store_quarantine(
             classified.filter(pl.col("status") == ev.QUARANTINED),
             chunk,
