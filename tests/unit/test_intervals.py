@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from recon.intervals import assignment_anomalies, assignment_intervals
+from recon.intervals import (
+    INTERVAL_SCHEMA,
+    assignment_anomalies,
+    assignment_intervals,
+    unordered_intervals,
+)
 from tests.conftest import events_frame, make_event
 
 
@@ -291,3 +297,37 @@ def test_interval_carries_attributes_of_its_opening_assign(catalog):
     assert out.select("subscription_id", "subscriber_id", "opened_by", "closed_by").rows() == [
         ("S1", "sub-1", "a", None),
     ]
+
+
+def _sample_lake_events(tmp_path: Path) -> pl.LazyFrame:
+    from recon.api import Recon
+    from recon.lake import scan_events
+
+    rc = Recon(tmp_path / "home")
+    rc.ingest([Path(__file__).parents[2] / "data" / "sample"])
+    return scan_events(rc.layout)
+
+
+def test_hash_ordered_intervals_are_the_text_ordered_ones(tmp_path, catalog):
+    events = _sample_lake_events(tmp_path)
+    columns = list(INTERVAL_SCHEMA)
+    expected = assignment_intervals(events, catalog).collect()
+    fast = unordered_intervals(events, catalog)
+    assert expected.height > 1000
+    assert fast.select(columns).sort(columns).equals(expected.select(columns).sort(columns))
+
+
+def test_a_hash_collision_between_groups_falls_back_to_the_text_order(
+    tmp_path, catalog, monkeypatch
+):
+    from recon import intervals
+
+    events = _sample_lake_events(tmp_path)
+    columns = list(INTERVAL_SCHEMA)
+    expected = assignment_intervals(events, catalog).collect().select(columns).sort(columns)
+    # Every group hashes alike: runs of equal hashes mix groups, which must be noticed.
+    monkeypatch.setattr(intervals, "_group_hash", lambda: pl.lit(7, pl.UInt64))
+    ordered = intervals.hash_ordered_events(events, catalog)
+    assert ordered.equals(intervals.ordered_events(events, catalog).collect())
+    fast = unordered_intervals(events, catalog).select(columns).sort(columns)
+    assert fast.equals(expected)
