@@ -48,6 +48,7 @@ from recon.reports import (
     usage_key,
     validate_request,
 )
+from recon.rollup import Usage
 from recon.schemas import REPORT_TYPES, ReportType
 from recon.store import Store, home_lock
 from recon.timezones import day_table, to_micros
@@ -83,7 +84,7 @@ class Recon:
         self.store = Store(self.layout)
         self._shared = shared_process
         self._thread_lock = threading.RLock()
-        self._usage_cache: tuple[tuple[object, ...], pl.DataFrame] | None = None
+        self._usage_cache: tuple[tuple[object, ...], Usage] | None = None
 
     def _writing(self) -> AbstractContextManager[None]:
         return self._thread_lock if self._shared else home_lock(self.layout)  # type: ignore[return-value]
@@ -176,7 +177,7 @@ class Recon:
                 fail_report(self.store, report, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
                 raise
 
-    def _usage(self, catalog: pl.DataFrame, request: ReportRequest, now: datetime) -> pl.DataFrame:
+    def _usage(self, catalog: pl.DataFrame, request: ReportRequest, now: datetime) -> Usage:
         """USER usage for a request, shared by every report type of the same period.
 
         The monthly batch builds four report types from one computation. The cache holds one

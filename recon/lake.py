@@ -62,6 +62,11 @@ class HomeLayout:
         return self.root / "catalog.csv"
 
     @property
+    def spill(self) -> Path:
+        """Scratch space for work bigger than memory (DuckDB spills, usage parts)."""
+        return self.root / ".spill"
+
+    @property
     def lock(self) -> Path:
         """The lock file writers hold."""
         return self.root / ".recon.lock"

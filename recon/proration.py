@@ -129,6 +129,21 @@ def rounded_micros(units: pl.Expr, unit: pl.Expr) -> pl.Expr:
     return (quotient + round_up.cast(pl.Int128)).cast(pl.Int64)
 
 
+def _latest_key(column: str, time: str, *, filled: bool = False) -> pl.Expr:
+    """Per row: "zero-padded epoch of `time` + value of `column`" (null if `filled` and empty).
+
+    Its maximum over any rows names the latest value (see `_latest`), and the maximum of
+    maxima over parts is the maximum over the whole, so keys combine across slices.
+    """
+    value = pl.col(column)
+    key = pl.concat_str([pl.col(time).dt.epoch("us").cast(pl.String).str.zfill(20), value])
+    return pl.when(value != "").then(key) if filled else key
+
+
+def _value_of(key: pl.Expr) -> pl.Expr:
+    return key.str.slice(20)
+
+
 def _latest(column: str, time: str, *, filled: bool = False) -> pl.Expr:
     """In an aggregation: the value of `column` at the latest `time` (non-empty if `filled`).
 
@@ -137,11 +152,22 @@ def _latest(column: str, time: str, *, filled: bool = False) -> pl.Expr:
     Polars on its fast aggregation path (no sort, no per-group filter). Null when no row
     qualifies.
     """
-    value = pl.col(column)
-    key = pl.concat_str([pl.col(time).dt.epoch("us").cast(pl.String).str.zfill(20), value])
-    if filled:
-        key = pl.when(value != "").then(key)
-    return key.max().str.slice(20)
+    return _value_of(_latest_key(column, time, filled=filled).max())
+
+
+def partner_name_keys(parts: pl.LazyFrame) -> pl.LazyFrame:
+    """partner_org_id → `_key`, the latest-name key of `parts` (before `finished_usage`).
+
+    A lake processed in slices of customers harmonises everything within a slice except the
+    partner name, whose rows span slices: the keys of every slice, folded by `partner_names`,
+    give the name the whole lake would.
+    """
+    return parts.group_by("partner_org_id").agg(_key=_latest_key("partner_name", "_latest").max())
+
+
+def partner_names(keys: pl.LazyFrame) -> pl.LazyFrame:
+    """partner_org_id → partner_name from the `partner_name_keys` of every slice."""
+    return keys.group_by("partner_org_id").agg(partner_name=_value_of(pl.col("_key").max()))
 
 
 def _harmonised_attributes(usage: pl.LazyFrame) -> pl.LazyFrame:
@@ -345,6 +371,8 @@ __all__ = [
     "holdings_at",
     "interval_units",
     "merged_intervals",
+    "partner_name_keys",
+    "partner_names",
     "rounded_micros",
     "usage_in_zone",
     "user_usage",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -25,10 +27,16 @@ from recon.catalog import load_catalog
 from recon.config import BillingZones
 from recon.csvsafe import neutralised
 from recon.errors import BadInputError, ConflictError, NotFoundError
-from recon.intervals import assignment_intervals
+from recon.intervals import RULE_COLUMNS, assignment_intervals, unordered_intervals
 from recon.lake import HomeLayout, lake_rows, scan_events
-from recon.proration import USAGE_SCHEMA, finished_usage, holdings_at, zoned_usage
-from recon.rollup import report_row_batches
+from recon.proration import (
+    finished_usage,
+    holdings_at,
+    partner_name_keys,
+    partner_names,
+    zoned_usage,
+)
+from recon.rollup import SpilledUsage, Usage, report_row_batches
 from recon.schemas import (
     CATEGORIES,
     REPORT_TYPES,
@@ -215,7 +223,7 @@ def compute_report_batches(
     request: ReportRequest,
     zones: BillingZones,
     now: datetime,
-    usage: pl.DataFrame | None = None,
+    usage: Usage | None = None,
 ) -> Iterator[pl.DataFrame]:
     """The rows of a validated request as text, in order, in bounded batches.
 
@@ -228,10 +236,14 @@ def compute_report_batches(
     report_date = None
     if category == "POINT_IN_TIME":
         report_date = _iso(request.as_of or now)
-    if request.sub_partner_org_id is not None:
-        usage = usage.filter(pl.col("sub_partner_org_id") == request.sub_partner_org_id)
     return report_row_batches(
-        usage, catalog, report_type, category, report_date, spill_dir=layout.root / ".spill"
+        usage,
+        catalog,
+        report_type,
+        category,
+        report_date,
+        spill_dir=layout.spill,
+        sub_partner_org_id=request.sub_partner_org_id,
     )
 
 
@@ -271,8 +283,11 @@ def report_usage(
     request: ReportRequest,
     zones: BillingZones,
     now: datetime,
-) -> pl.DataFrame:
-    """USER-level usage for a validated request (every report type rolls up from it)."""
+) -> Usage:
+    """USER-level usage for a validated request (every report type rolls up from it).
+
+    In memory for a lake of up to `RECON_SLICE_EVENTS` events, as Parquet parts beyond.
+    """
     events = scan_events(layout)
     if request.category == "POINT_IN_TIME":
         at = request.as_of or now
@@ -288,56 +303,93 @@ def report_usage(
     scoped_events = events.filter(pl.col("occurred_at").dt.epoch("us") < cutoff)
     _check_catalog(scoped_events, catalog)
     # Large lakes are processed in slices of customers (a customer's events never straddle
-    # two slices, and rows of different customers are independent until `finished_usage`),
-    # so the memory the rules need follows the slice, not the lake.
-    chunks = customer_slices(scoped_events, layout)
-    sliced = len(chunks) > 1
-    parts = []
-    for chunk in chunks:
-        intervals = assignment_intervals(chunk, catalog, ordered=False).collect(engine="in-memory")
-        customers = intervals.select("customer_org_id", "partner_org_id").unique()
-        zone_map = customer_zones(customers, zones)
-        present = set(zone_map["zone"].unique().to_list())
-        part = zoned_usage(
-            intervals.lazy(),
-            zone_map.lazy(),
-            {z: t for z, t in tables.items() if z in present},
-            to_micros(now),
-            merge=False,  # intervals of the rules engine never overlap per row
-        ).collect(engine="in-memory")
-        del intervals
-        parts.append(_compacted(part) if sliced else part)
-    combined = pl.concat(parts, how="vertical") if parts else None
-    if combined is None:
-        return pl.DataFrame(schema=USAGE_SCHEMA)
-    del parts
-    # ordered=False: the roll-up sorts each report.
-    return finished_usage(combined.lazy(), ordered=False).collect(engine="in-memory")
+    # two slices, and rows of different customers are independent except for the partner
+    # name), each slice's usage written to Parquet as it is done: the memory the rules need
+    # follows the slice, and the roll-up reads the parts from disk.
+    if lake_rows(layout) <= config.engine_slice_events():
+        whole = _zoned_slice(scoped_events, catalog, zones, tables, now)
+        return finished_usage(whole, ordered=False).collect(engine="in-memory")
+    _remove_stale_usage(layout)
+    layout.spill.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f"usage-{os.getpid()}-", dir=layout.spill))
+    try:
+        chunks = customer_slices(scoped_events, layout, folder)
+        parts, keys = [], []
+        for number, chunk in enumerate(chunks):
+            zoned = _zoned_slice(chunk, catalog, zones, tables, now).collect(engine="in-memory")
+            keys.append(partner_name_keys(zoned.lazy()).collect(engine="in-memory"))
+            path = folder / f"part-{number:04d}.parquet"
+            finished_usage(zoned.lazy(), ordered=False).collect(engine="in-memory").write_parquet(
+                path, compression="lz4", statistics=False
+            )
+            parts.append(path)
+            del zoned
+        shutil.rmtree(folder / "events", ignore_errors=True)
+        names = partner_names(pl.concat(keys).lazy()).collect(engine="in-memory")
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return SpilledUsage(folder, tuple(parts), names)
 
 
-def customer_slices(events: pl.LazyFrame, layout: HomeLayout) -> list[pl.LazyFrame]:
+def _remove_stale_usage(layout: HomeLayout) -> None:
+    """Remove usage parts left by recon processes that have ended (killed mid-report)."""
+    if not layout.spill.exists():
+        return
+    for folder in layout.spill.glob("usage-*-*"):
+        pid = folder.name.split("-")[1]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _zoned_slice(
+    events: pl.LazyFrame,
+    catalog: pl.DataFrame,
+    zones: BillingZones,
+    tables: dict[str, DayTable],
+    now: datetime,
+) -> pl.LazyFrame:
+    """`zoned_usage` of some customers' events (intervals collected once, zones looked up)."""
+    intervals = unordered_intervals(events, catalog)
+    customers = intervals.select("customer_org_id", "partner_org_id").unique()
+    zone_map = customer_zones(customers, zones)
+    present = set(zone_map["zone"].unique().to_list())
+    return zoned_usage(
+        intervals.lazy(),
+        zone_map.lazy(),
+        {z: t for z, t in tables.items() if z in present},
+        to_micros(now),
+        merge=False,  # intervals of the rules engine never overlap per row
+    )
+
+
+def customer_slices(events: pl.LazyFrame, layout: HomeLayout, work: Path) -> list[pl.LazyFrame]:
     """`events` split into slices of customers of about `RECON_SLICE_EVENTS` events each.
 
     A customer's events are all in one slice (the slice is a hash of its id), so anything
-    computed per customer or finer is exact per slice. One slice when the lake is small.
+    computed per customer or finer is exact per slice. One slice, `events` itself, when the
+    lake is small; otherwise the columns the rules read are written once, streaming, to
+    Parquet under `work` split by slice (one pass over the lake instead of one per slice).
     """
     slices = max(1, -(-lake_rows(layout) // config.engine_slice_events()))
     if slices == 1:
         return [events]
-    slot = pl.col("customer_org_id").hash(seed=17) % slices
-    return [events.filter(slot == number) for number in range(slices)]
-
-
-def _compacted(frame: pl.DataFrame) -> pl.DataFrame:
-    """The frame with its text copied into buffers of its own.
-
-    Polars text columns are views: a few hundred thousand attribute values picked from a
-    slice's events keep all of that slice's text buffers alive. Copying them out lets each
-    slice's memory go when the slice is done.
-    """
-    copied = pl.from_arrow(frame.to_arrow(compat_level=pl.CompatLevel.oldest()))
-    assert isinstance(copied, pl.DataFrame)
-    return copied
+    folder = work / "events"
+    events.select(RULE_COLUMNS).with_columns(
+        _slice=(pl.col("customer_org_id").hash(seed=17) % slices).cast(pl.Int64)
+    ).sink_parquet(
+        pl.PartitionBy(folder, key="_slice", include_key=False),
+        compression="lz4",
+        statistics=False,
+        mkdir=True,
+        engine="streaming",
+    )
+    schema = events.select(RULE_COLUMNS).collect_schema()
+    return [
+        pl.scan_parquet(sorted(part.glob("*.parquet")), schema=schema)
+        for part in sorted(folder.glob("_slice=*"), key=lambda p: int(p.name.split("=")[1]))
+        if any(part.glob("*.parquet"))
+    ]
 
 
 # ---------------------------------------------------------------- the registry

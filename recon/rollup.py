@@ -8,7 +8,10 @@ reads two relations, `usage` and `catalog`, registered by the caller.
 from __future__ import annotations
 
 import os
+import shutil
+import weakref
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -121,14 +124,74 @@ def rollup_sql(report_type: ReportType, category: Category, report_date: str | N
     )
 
 
+@dataclass(frozen=True, eq=False)
+class SpilledUsage:
+    """USER usage kept on disk: one Parquet part per slice of customers.
+
+    Within a part every attribute is harmonised except the partner name, whose rows span
+    slices; `partner_names` holds the name that applies across all parts. The folder is
+    removed when this object is garbage-collected or the process exits.
+    """
+
+    folder: Path
+    parts: tuple[Path, ...]
+    partner_names: pl.DataFrame
+
+    def __post_init__(self) -> None:
+        weakref.finalize(self, shutil.rmtree, self.folder, True)
+
+    def relation_sql(self) -> str:
+        """SQL for the usage rows (reads the parts; needs `partner_names` registered)."""
+        files = ", ".join(_literal(str(p)) for p in self.parts)
+        return (
+            "SELECT u.* REPLACE (coalesce(p.partner_name, u.partner_name) AS partner_name) "
+            f"FROM read_parquet([{files}]) u "
+            "LEFT JOIN partner_names p ON p.partner_org_id = u.partner_org_id"
+        )
+
+    def frame(self) -> pl.DataFrame:
+        """All the usage rows in memory (for tests and small lakes)."""
+        con = duckdb.connect()
+        try:
+            con.register("partner_names", self.partner_names)
+            frame: pl.DataFrame = con.sql(self.relation_sql()).pl()
+            return frame
+        finally:
+            con.close()
+
+
+Usage = pl.DataFrame | SpilledUsage
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _define_usage(
+    con: duckdb.DuckDBPyConnection, usage: Usage, sub_partner_org_id: str | None
+) -> None:
+    """Make `usage` a view of the rows a report reads, scoped to one sub-partner if given."""
+    if isinstance(usage, SpilledUsage):
+        con.register("partner_names", usage.partner_names)
+        source = usage.relation_sql()
+    else:
+        con.register("usage_frame", usage)
+        source = "SELECT * FROM usage_frame"
+    where = ""
+    if sub_partner_org_id is not None:
+        where = f" WHERE sub_partner_org_id = {_literal(sub_partner_org_id)}"
+    con.execute(f"CREATE TEMP VIEW usage AS SELECT * FROM ({source}){where}")
+
+
 def report_row_batches(
-    usage: pl.DataFrame,
+    usage: Usage,
     catalog: pl.DataFrame,
     report_type: ReportType,
     category: Category = "RECONCILIATION",
     report_date: str | None = None,
     spill_dir: Path | None = None,
     batch_rows: int = BATCH_ROWS,
+    sub_partner_org_id: str | None = None,
 ) -> Iterator[pl.DataFrame]:
     """The report's rows as text, in order, in batches of at most `batch_rows`.
 
@@ -140,6 +203,7 @@ def report_row_batches(
     in memory as text.
     """
     if category == "POINT_IN_TIME" and report_type == "USER":
+        assert isinstance(usage, pl.DataFrame), "point-in-time usage is never spilled"
         usage = usage.filter(pl.col("quantity_micros") > 0)
     contract = report_contract(report_type, category)
     con = duckdb.connect()
@@ -149,7 +213,7 @@ def report_row_batches(
             spill_dir.mkdir(parents=True, exist_ok=True)
             con.execute("SET temp_directory = ?", [str(spill_dir)])
         con.execute("SET threads = ?", [max(1, os.cpu_count() or 1)])
-        con.register("usage", usage)
+        _define_usage(con, usage, sub_partner_org_id)
         con.register("catalog", catalog)
         reader = con.sql(rollup_sql(report_type, category, report_date)).to_arrow_reader(batch_rows)
         for batch in reader:

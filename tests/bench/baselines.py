@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import sys
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -76,10 +77,11 @@ def intervals(home: str, month: str, zone: str, out: str) -> int:
     for stale in folder.glob("*.parquet"):
         stale.unlink()
     written = 0
-    for number, chunk in enumerate(customer_slices(events, layout)):
-        frame = assignment_intervals(chunk, catalog, ordered=False).collect(engine="in-memory")
-        frame.write_parquet(folder / f"part-{number:04d}.parquet")
-        written += frame.height
+    with tempfile.TemporaryDirectory(dir=folder) as work:
+        for number, chunk in enumerate(customer_slices(events, layout, Path(work))):
+            frame = assignment_intervals(chunk, catalog, ordered=False).collect(engine="in-memory")
+            frame.write_parquet(folder / f"part-{number:04d}.parquet")
+            written += frame.height
     return written
 
 

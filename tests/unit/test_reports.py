@@ -381,20 +381,80 @@ def test_json_shape_carries_the_fields_scripts_need(rc):
     assert Path(report["csvPath"]).exists()
 
 
+def _renamed_partner_event(tmp_path: Path) -> Path:
+    """One late ASSIGN that renames partner 2 (rows of its other customers must follow)."""
+    path = tmp_path / "rename.csv"
+    path.write_text(
+        "event_id,occurred_at,action,partner_org_id,partner_name,subscription_id,"
+        "sub_partner_org_id,customer_org_id,customer_external_id,location_id,user_id,"
+        "subscriber_id,workspace_id,package,sku,license_id\n"
+        "evt-rename-1,2026-10-31T22:59:00Z,ASSIGN,org-partner-002,Partner 2 Renamed,sub-002,,"
+        "org-customer-000099,CRM-000099,org-customer-000099-loc-1,,,workspace-rename-1,"
+        "COMMON_AREA_CALLING,PLACEHOLDER-SKU-CAC-0001,\n"
+    )
+    return path
+
+
 def test_a_lake_processed_in_slices_of_customers_gives_the_same_usage(tmp_path, monkeypatch):
     from recon.config import BillingZones
     from recon.proration import ROW_GRAIN
     from recon.reports import report_usage
+    from recon.rollup import SpilledUsage
 
     rc = Recon(tmp_path / "home")
-    rc.ingest([Path(__file__).parents[2] / "data" / "sample"])
+    rc.ingest([Path(__file__).parents[2] / "data" / "sample", _renamed_partner_event(tmp_path)])
     request = ReportRequest(
         type="USER", start=date(2026, 10, 1), end=date(2026, 10, 31), timezone="Europe/Stockholm"
     )
     now = datetime(2026, 11, 21, tzinfo=UTC)
     zones = BillingZones(default="UTC")
-    whole = report_usage(rc.layout, rc.catalog(), request, zones, now).sort(ROW_GRAIN)
-    monkeypatch.setenv("RECON_SLICE_EVENTS", "700")  # 4,509 events: 7 slices
-    sliced = report_usage(rc.layout, rc.catalog(), request, zones, now).sort(ROW_GRAIN)
+    whole = report_usage(rc.layout, rc.catalog(), request, zones, now)
+    assert isinstance(whole, pl.DataFrame)
+    monkeypatch.setenv("RECON_SLICE_EVENTS", "700")  # 4,510 events: 7 slices
+    spilled = report_usage(rc.layout, rc.catalog(), request, zones, now)
+    assert isinstance(spilled, SpilledUsage)
+    assert len(spilled.parts) == 7
+    assert all(p.parent == rc.layout.spill / spilled.folder.name for p in spilled.parts)
+    sliced = spilled.frame().sort(ROW_GRAIN)
     assert whole.height > 1000
-    assert sliced.equals(whole)
+    assert sliced.equals(whole.sort(ROW_GRAIN))
+    # The rename reached rows of partner 2 in every slice, not only the renaming customer's.
+    names = sliced.filter(pl.col("partner_org_id") == "org-partner-002")["partner_name"]
+    assert names.unique().to_list() == ["Partner 2 Renamed"]
+    assert (
+        sliced.filter(pl.col("partner_org_id") == "org-partner-002")["customer_org_id"].n_unique()
+        > 10
+    )
+    folder = spilled.folder
+    del spilled
+    import gc
+
+    gc.collect()
+    assert not folder.exists(), "usage parts are removed once nothing uses them"
+
+
+def test_every_report_of_a_sliced_lake_equals_the_unsliced_one(tmp_path, monkeypatch):
+    sample = Path(__file__).parents[2] / "data" / "sample"
+    texts = {}
+    for label, slice_events in (("whole", "100000000"), ("sliced", "500")):
+        monkeypatch.setenv("RECON_SLICE_EVENTS", slice_events)
+        rc = Recon(tmp_path / label)
+        rc.ingest([sample, _renamed_partner_event(tmp_path)])
+        for report_type in ("PARTNER", "CUSTOMER", "LOCATION", "USER"):
+            for scope in (None, "org-subpartner-1-3"):
+                report = rc.create_report(
+                    ReportRequest(
+                        type=report_type,
+                        start=date(2026, 10, 1),
+                        end=date(2026, 10, 31),
+                        sub_partner_org_id=scope,
+                    )
+                )
+                assert report.status == "COMPLETED", report.errors
+                assert report.csv_path is not None
+                texts[label, report_type, scope] = Path(report.csv_path).read_text()
+                rc.delete_report(report.id)
+    for (label, report_type, scope), text in texts.items():
+        if label == "sliced":
+            assert text == texts["whole", report_type, scope], (report_type, scope)
+            assert text.count("\n") > 1 or report_type == "PARTNER"
