@@ -394,8 +394,9 @@ class Recon:
         con = duckdb.connect(str(self.layout.store), read_only=True)
         try:
             lake = str(self.layout.root / "lake") + "/"
+            reports = str(self.layout.reports) + "/"  # report_rows reads the rows files there
             con.execute("SET TimeZone = 'UTC'")
-            con.execute("SET allowed_directories = [?]", [lake])
+            con.execute("SET allowed_directories = [?, ?]", [lake, reports])
             con.execute("SET enable_external_access = false")
             con.execute("SET lock_configuration = true")
             try:

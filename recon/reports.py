@@ -16,11 +16,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import duckdb
 import pendulum
 import polars as pl
+import pyarrow.parquet as pq
 
 from recon import config
 from recon.catalog import load_catalog
@@ -45,7 +46,7 @@ from recon.schemas import (
     ReportType,
     report_contract,
 )
-from recon.store import Store
+from recon.store import REPORT_ROW_COLUMNS, Store, point_report_rows, report_rows_path
 from recon.timezones import DayTable, day_table, from_micros, to_micros
 
 Status = Literal["IN_PROGRESS", "COMPLETED", "FAILED"]
@@ -455,6 +456,7 @@ def fail_interrupted(con: duckdb.DuckDBPyConnection, reports_dir: Path | None = 
             )
             if reports_dir is not None:
                 (reports_dir / f"{report_id}.csv").unlink(missing_ok=True)
+                (reports_dir / f"{report_id}.parquet").unlink(missing_ok=True)
 
 
 def get_report(con: duckdb.DuckDBPyConnection, report_id: str) -> Report:
@@ -567,62 +569,76 @@ def register_report(
 def complete_report(
     store: Store, report: Report, rows: pl.DataFrame | Iterable[pl.DataFrame]
 ) -> Report:
-    """Validate, write the CSV atomically, then store rows and flip to COMPLETED in one go.
+    """Validate, write the CSV and the rows file atomically, then flip to COMPLETED.
 
     `rows` may come in batches (in order): each is validated, appended to the temporary CSV
-    and inserted in the open transaction, so a report of millions of rows is never held whole.
-    A batch that breaks the contract rolls everything back and fails the report.
+    and to the temporary Parquet rows file that SQL reads, so a report of millions of rows
+    is never held whole. Both files are flushed and renamed into place, and the status flips
+    in the same transaction that adds the rows to the `report_rows` view. A batch that breaks
+    the contract removes both files and fails the report.
     """
     contract = report_contract(report.type, report.category)
     batches = [rows] if isinstance(rows, pl.DataFrame) else rows
     path = store.layout.reports / f"{report.id}.csv"
+    rows_path = report_rows_path(store.layout, report.id)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
+    rows_tmp = rows_path.with_name(f".{rows_path.name}.tmp")
     violation: ContractError | None = None
     total = count = 0
-    with store.connect() as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            with tmp.open("wb") as handle:
-                header = True
-                for batch in batches:
-                    try:
-                        contract.validate(batch)
-                    except ContractError as exc:
-                        violation = exc
-                        break
-                    neutralised(batch).write_csv(
-                        handle,
-                        include_header=header,
-                        quote_style="necessary",
-                        line_terminator="\n",
-                    )
-                    header = False
-                    _store_rows(con, report.id, batch)
-                    total += _micros(batch)
-                    count += batch.height
-                if header and violation is None:  # no rows: the header alone
-                    empty = pl.DataFrame(schema=dict.fromkeys(contract.names, pl.String))
-                    empty.write_csv(handle, quote_style="necessary", line_terminator="\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            if violation is None:
-                tmp.replace(path)
-                con.execute(
-                    "UPDATE reports SET status = 'COMPLETED', csv_path = ?, row_count = ?, "
-                    "total_quantity = CAST(? AS DECIMAL(38, 6)), completed_at = now() "
-                    "WHERE id = ?",
-                    [str(path), count, f"{total // 1_000_000}.{total % 1_000_000:06d}", report.id],
+    try:
+        with tmp.open("wb") as handle, _RowsFile(rows_tmp) as stored:
+            header = True
+            for batch in batches:
+                try:
+                    contract.validate(batch)
+                except ContractError as exc:
+                    violation = exc
+                    break
+                neutralised(batch).write_csv(
+                    handle,
+                    include_header=header,
+                    quote_style="necessary",
+                    line_terminator="\n",
                 )
-                con.execute("COMMIT")
+                header = False
+                stored.append(report.id, batch)
+                total += _micros(batch)
+                count += batch.height
+            if header and violation is None:  # no rows: the header alone
+                empty = pl.DataFrame(schema=dict.fromkeys(contract.names, pl.String))
+                empty.write_csv(handle, quote_style="necessary", line_terminator="\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        if violation is None:
+            with store.connect() as con:
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    tmp.replace(path)
+                    rows_tmp.replace(rows_path)
+                    con.execute(
+                        "UPDATE reports SET status = 'COMPLETED', csv_path = ?, row_count = ?, "
+                        "total_quantity = CAST(? AS DECIMAL(38, 6)), completed_at = now() "
+                        "WHERE id = ?",
+                        [
+                            str(path),
+                            count,
+                            f"{total // 1_000_000}.{total % 1_000_000:06d}",
+                            report.id,
+                        ],
+                    )
+                    point_report_rows(con, store.layout)
+                    con.execute("COMMIT")
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    path.unlink(missing_ok=True)
+                    rows_path.unlink(missing_ok=True)
+                    raise
                 return get_report(con, report.id)
-            con.execute("ROLLBACK")
-        except Exception:
-            con.execute("ROLLBACK")
-            path.unlink(missing_ok=True)
-            raise
-        finally:
-            tmp.unlink(missing_ok=True)
+    finally:
+        tmp.unlink(missing_ok=True)
+        rows_tmp.unlink(missing_ok=True)
+    assert violation is not None
     return fail_report(
         store,
         report,
@@ -631,19 +647,67 @@ def complete_report(
     )
 
 
-def _store_rows(con: duckdb.DuckDBPyConnection, report_id: str, rows: pl.DataFrame) -> None:
-    stored = rows.select(
-        [pl.col(c).replace("", None) if c.endswith("_DATE") else pl.col(c) for c in rows.columns]
-    ).rename(str.lower)
-    columns = ", ".join(stored.columns)
-    con.register("new_rows", stored)
-    try:
-        con.execute(
-            f"INSERT INTO report_rows (report_id, {columns}) SELECT ?, {columns} FROM new_rows",
-            [report_id],
-        )
-    finally:
-        con.unregister("new_rows")
+_ROW_TYPES: Final[dict[str, pl.DataType]] = {
+    "report_id": pl.String(),
+    **{
+        c: pl.Date() if c.endswith("_date") and c != "report_date" else pl.String()
+        for c in REPORT_ROW_COLUMNS
+        if c != "report_id"
+    },
+    "quantity": pl.Decimal(38, 6),
+    "report_date": pl.Datetime("us", "UTC"),
+}
+
+
+def typed_rows(report_id: str, rows: pl.DataFrame) -> pl.DataFrame:
+    """Report rows as text → the typed, lower-case columns of the `report_rows` view."""
+    present = {c.lower(): c for c in rows.columns}
+    columns = []
+    for name, dtype in _ROW_TYPES.items():
+        if name == "report_id":
+            columns.append(pl.lit(report_id, pl.String).alias(name))
+            continue
+        if name not in present:
+            columns.append(pl.lit(None, dtype).alias(name))
+            continue
+        text = pl.col(present[name])
+        if dtype == pl.Date():
+            value = text.replace("", None).str.to_date("%Y-%m-%d")
+        elif name == "report_date":
+            value = text.replace("", None).str.to_datetime(
+                "%Y-%m-%dT%H:%M:%S%.fZ", time_zone="UTC", time_unit="us"
+            )
+        elif name == "quantity":
+            value = text.cast(dtype)
+        else:
+            value = text
+        columns.append(value.alias(name))
+    return rows.select(columns)
+
+
+class _RowsFile:
+    """A Parquet file written batch by batch (always with the full `report_rows` schema)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer: pq.ParquetWriter | None = None
+
+    def __enter__(self) -> _RowsFile:
+        return self
+
+    def append(self, report_id: str, rows: pl.DataFrame) -> None:
+        table = typed_rows(report_id, rows).to_arrow(compat_level=pl.CompatLevel.oldest())
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+        self._writer.write_table(table)
+
+    def __exit__(self, *_: object) -> None:
+        if self._writer is None:  # no rows: an empty file with the schema
+            empty = pl.DataFrame(schema=_ROW_TYPES).to_arrow(compat_level=pl.CompatLevel.oldest())
+            self._writer = pq.ParquetWriter(self.path, empty.schema, compression="zstd")
+        self._writer.close()
+        with self.path.open("rb") as handle:
+            os.fsync(handle.fileno())
 
 
 def _micros(rows: pl.DataFrame) -> int:
@@ -674,9 +738,10 @@ def delete_report(store: Store, report_id: str) -> Report:
                 hint="wait until it is COMPLETED or FAILED",
             )
         con.execute("BEGIN TRANSACTION")
-        con.execute("DELETE FROM report_rows WHERE report_id = ?", [report_id])
         con.execute("DELETE FROM reports WHERE id = ?", [report_id])
+        point_report_rows(con, store.layout)
         con.execute("COMMIT")
+    report_rows_path(store.layout, report_id).unlink(missing_ok=True)
     if report.csv_path:
         Path(report.csv_path).unlink(missing_ok=True)
     (store.layout.reports / f"{report_id}.csv").unlink(missing_ok=True)

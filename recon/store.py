@@ -38,26 +38,6 @@ CREATE TABLE IF NOT EXISTS reports (
     completed_at TIMESTAMPTZ,
     pid INTEGER
 );
-CREATE TABLE IF NOT EXISTS report_rows (
-    report_id VARCHAR NOT NULL,
-    partner_name VARCHAR,
-    partner_org_id VARCHAR,
-    subscription_id VARCHAR,
-    service_name VARCHAR,
-    sku VARCHAR,
-    description VARCHAR,
-    consumption_start_date DATE,
-    consumption_end_date DATE,
-    quantity DECIMAL(38, 6),
-    customer_org_id VARCHAR,
-    customer_external_id VARCHAR,
-    subscriber_id VARCHAR,
-    user_id VARCHAR,
-    workspace_id VARCHAR,
-    location_id VARCHAR,
-    license_id VARCHAR,
-    report_date TIMESTAMPTZ
-);
 CREATE TABLE IF NOT EXISTS ingests (
     ingest_id VARCHAR PRIMARY KEY,
     started_at TIMESTAMPTZ NOT NULL,
@@ -108,12 +88,100 @@ CREATE TABLE IF NOT EXISTS discrepancies (
     money_delta DECIMAL(38, 6),
     currency VARCHAR
 );
+"""
+_REPORT_LINES_SQL = """
 CREATE OR REPLACE VIEW report_lines AS
     SELECT r.type, r.category, r.billing_start_date, r.billing_end_date, r.sub_partner_org_id,
            r.timezone, r.created, l.*
     FROM report_rows l JOIN reports r ON r.id = l.report_id
     WHERE r.status = 'COMPLETED';
 """
+
+# Every report's rows, as stored beside its CSV in `reports/<id>.parquet` and seen through
+# the `report_rows` view (lower-case report columns; absent ones null).
+REPORT_ROW_COLUMNS: dict[str, str] = {
+    "report_id": "VARCHAR",
+    "partner_name": "VARCHAR",
+    "partner_org_id": "VARCHAR",
+    "subscription_id": "VARCHAR",
+    "service_name": "VARCHAR",
+    "sku": "VARCHAR",
+    "description": "VARCHAR",
+    "consumption_start_date": "DATE",
+    "consumption_end_date": "DATE",
+    "quantity": "DECIMAL(38, 6)",
+    "customer_org_id": "VARCHAR",
+    "customer_external_id": "VARCHAR",
+    "subscriber_id": "VARCHAR",
+    "user_id": "VARCHAR",
+    "workspace_id": "VARCHAR",
+    "location_id": "VARCHAR",
+    "license_id": "VARCHAR",
+    "report_date": "TIMESTAMPTZ",
+}
+
+
+def report_rows_path(layout: HomeLayout, report_id: str) -> Path:
+    """Where a report's rows are stored for SQL (beside its CSV)."""
+    return layout.reports / f"{report_id}.parquet"
+
+
+def point_report_rows(con: duckdb.DuckDBPyConnection, layout: HomeLayout) -> None:
+    """(Re)define the `report_rows` view over the row files of the COMPLETED reports.
+
+    Called in the transaction that completes or deletes a report, so the view changes with
+    the report's status: rows of a report still being written, or of a failed one, are never
+    seen. A file someone removed by hand is left out rather than breaking every query.
+    """
+    ids = [
+        row[0]
+        for row in con.execute(
+            "SELECT id FROM reports WHERE status = 'COMPLETED' ORDER BY created, id"
+        ).fetchall()
+    ]
+    files = [p for p in (report_rows_path(layout, i) for i in ids) if p.exists()]
+    if files:
+        listed = ", ".join(_sql_literal(p) for p in files)
+        columns = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in REPORT_ROW_COLUMNS.items())
+        body = f"SELECT {columns} FROM read_parquet([{listed}])"
+    else:
+        body = (
+            "SELECT "
+            + ", ".join(f"NULL::{t} AS {c}" for c, t in REPORT_ROW_COLUMNS.items())
+            + " WHERE false"
+        )
+    con.execute(f"CREATE OR REPLACE VIEW report_rows AS {body}")
+
+
+def _migrate_report_rows(con: duckdb.DuckDBPyConnection, layout: HomeLayout) -> None:
+    """Move rows from the `report_rows` table of earlier versions into per-report files."""
+    kind = con.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_name = 'report_rows'"
+    ).fetchone()
+    if kind is None or kind[0] != "BASE TABLE":
+        return
+    layout.reports.mkdir(parents=True, exist_ok=True)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        ids = con.execute("SELECT id FROM reports WHERE status = 'COMPLETED'").fetchall()
+        for (report_id,) in ids:
+            path = report_rows_path(layout, report_id)
+            if not path.exists():
+                tmp = path.with_name(f".{path.name}.tmp")
+                columns = ", ".join(REPORT_ROW_COLUMNS)
+                con.execute(
+                    f"COPY (SELECT {columns} FROM report_rows WHERE report_id = ?) "
+                    f"TO {_sql_literal(tmp)} (FORMAT parquet, COMPRESSION zstd)",
+                    [report_id],
+                )
+                tmp.replace(path)
+        con.execute("DROP VIEW IF EXISTS report_lines")
+        con.execute("DROP TABLE report_rows")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
 
 # Empty stand-ins for the lake views while a folder has no files yet.
 _EMPTY_VIEWS = {
@@ -197,6 +265,9 @@ class Store:
 
     def _prepare(self, con: duckdb.DuckDBPyConnection) -> None:
         con.execute(SCHEMA_SQL)
+        _migrate_report_rows(con, self.layout)
+        point_report_rows(con, self.layout)
+        con.execute(_REPORT_LINES_SQL)
         for statement in _lake_views(self.layout):
             con.execute(statement)
         self._prepared = True

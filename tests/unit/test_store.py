@@ -62,3 +62,74 @@ def test_sql_reads_tables_and_lake_views(tmp_path):
     assert rc.sql("SELECT count(*) AS n FROM reports").item() == 0
     assert rc.sql("SELECT count(*) AS n FROM events").item() == 0
     assert rc.sql("EXPLAIN SELECT 1").height >= 1
+
+
+def _month_report(rc: Recon, report_type: str = "USER"):
+    from datetime import date
+
+    from recon.reports import ReportRequest
+
+    report = rc.create_report(
+        ReportRequest(type=report_type, start=date(2026, 10, 1), end=date(2026, 10, 31))
+    )
+    assert report.status == "COMPLETED", report.errors
+    return report
+
+
+def test_report_rows_are_typed_and_tie_to_the_registry(tmp_path):
+    from pathlib import Path
+
+    rc = Recon(tmp_path / "home")
+    rc.ingest([Path(__file__).parents[2] / "data" / "sample"])
+    user = _month_report(rc, "USER")
+    partner = _month_report(rc, "PARTNER")
+    kinds = rc.sql(
+        "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM report_rows)"
+    ).rows()
+    assert ("quantity", "DECIMAL(38,6)") in kinds
+    assert ("consumption_start_date", "DATE") in kinds
+    assert ("report_date", "TIMESTAMP WITH TIME ZONE") in kinds
+    totals = rc.sql(
+        "SELECT report_id, count(*), CAST(sum(quantity) AS VARCHAR) FROM report_rows "
+        "GROUP BY report_id ORDER BY report_id"
+    ).rows()
+    expected = sorted((r.id, r.row_count, r.total_quantity) for r in (user, partner) if r.row_count)
+    assert totals == expected
+    # Deleting a report takes its rows out of SQL and its rows file off the disk.
+    rc.delete_report(user.id)
+    assert rc.sql("SELECT DISTINCT report_id FROM report_rows").rows() == [(partner.id,)]
+    assert not (rc.layout.reports / f"{user.id}.parquet").exists()
+
+
+def test_rows_stored_in_a_table_by_earlier_versions_move_to_files(tmp_path):
+    from pathlib import Path
+
+    import duckdb
+
+    from recon.store import REPORT_ROW_COLUMNS
+
+    rc = Recon(tmp_path / "home")
+    rc.ingest([Path(__file__).parents[2] / "data" / "sample"])
+    report = _month_report(rc, "CUSTOMER")
+    before = rc.sql("SELECT * FROM report_rows ORDER BY ALL")
+    # Turn the home into what an earlier version left: the rows in a table, no rows file.
+    rows_file = rc.layout.reports / f"{report.id}.parquet"
+    con = duckdb.connect(str(rc.layout.store))
+    columns = ", ".join(f"{c} {t}" for c, t in REPORT_ROW_COLUMNS.items())
+    con.execute("DROP VIEW report_lines")
+    con.execute("DROP VIEW report_rows")
+    con.execute(f"CREATE TABLE report_rows ({columns})")
+    con.execute(f"INSERT INTO report_rows SELECT * FROM read_parquet('{rows_file}')")
+    con.close()
+    rows_file.unlink()
+
+    again = Recon(tmp_path / "home")
+    after = again.sql("SELECT * FROM report_rows ORDER BY ALL")
+    assert before.height > 100
+    assert after.equals(before)
+    assert rows_file.exists()
+    kind = again.sql(
+        "SELECT table_type FROM information_schema.tables WHERE table_name = 'report_rows'"
+    ).item()
+    assert kind == "VIEW"
+    assert again.sql("SELECT count(*) FROM report_lines").item() == before.height
