@@ -1,15 +1,16 @@
-"""A membership pre-check for event ids, so ingest reads the lake only for ids it may hold.
+"""Where the lake may hold an event id, so ingest reads only the files that can matter.
 
 Ingest must compare each incoming event with the lake's copy of the same event_id. Scanning
 the lake for every batch makes ingest quadratic in the lake's size. This index holds a 64-bit
-hash of every stored id (8 bytes per event, loaded once per ingest) in sorted runs: an id whose
-hash is absent is certainly not stored, and only the batches with possible matches are looked
-up in the lake. A hash collision only costs a lookup that finds nothing; it never decides a
-row's fate.
+hash of every stored id with the number of the file that holds it (12 bytes per event, loaded
+once per ingest), in sorted runs: an id whose hash is absent is certainly not stored, and one
+that is present is looked up only in the files its hash points to. A hash collision only costs
+reading a file that turns out not to hold the id; it never decides a row's fate.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Final
 
 import numpy as np
@@ -17,6 +18,7 @@ import polars as pl
 
 _SEED: Final = 0x5EC0
 _MERGE_AT: Final = 8  # runs kept before they are merged into one, bounding lookups per batch
+_FILES_PER_READ: Final = 256
 
 
 def id_hashes(ids: pl.Expr) -> pl.Expr:
@@ -25,38 +27,73 @@ def id_hashes(ids: pl.Expr) -> pl.Expr:
 
 
 class EventIdIndex:
-    """Sorted runs of id hashes; `add` appends a run, `may_hold` answers per id."""
+    """Sorted runs of (id hash, file number); `add` appends a run, `files_for` answers."""
 
     def __init__(self) -> None:
-        self._runs: list[np.ndarray] = []
+        self._hashes: list[np.ndarray] = []
+        self._files: list[np.ndarray] = []
+        self.paths: list[Path] = []
 
     @classmethod
-    def of(cls, stored_ids: pl.LazyFrame) -> EventIdIndex:
-        """The index of the `event_id` column of `stored_ids` (streamed, hashes only)."""
+    def of(cls, files: list[Path]) -> EventIdIndex:
+        """The index of the `event_id` column of these Parquet files (hashes only)."""
         index = cls()
-        hashes = stored_ids.select(id_hashes(pl.col("event_id")).alias("h")).collect(
-            engine="streaming"
-        )
-        index.add(hashes["h"])
+        for first in range(0, len(files), _FILES_PER_READ):
+            group = files[first : first + _FILES_PER_READ]
+            numbers = range(len(index.paths), len(index.paths) + len(group))
+            index.paths.extend(group)
+            frame = pl.concat(
+                [
+                    pl.scan_parquet(path).select(
+                        id_hashes(pl.col("event_id")).alias("h"), f=pl.lit(n, pl.Int32)
+                    )
+                    for n, path in zip(numbers, group, strict=True)
+                ]
+            ).collect()
+            index._append(frame["h"].to_numpy(), frame["f"].to_numpy())
         return index
 
     def __len__(self) -> int:
-        return sum(len(run) for run in self._runs)
+        return sum(len(run) for run in self._hashes)
 
-    def add(self, hashes: pl.Series) -> None:
-        """Remember these hashes (as returned by `id_hashes`)."""
-        if hashes.len() == 0:
+    def add(self, path: Path, hashes: pl.Series) -> None:
+        """Remember that `path` holds ids with these hashes (as returned by `id_hashes`)."""
+        number = len(self.paths)
+        self.paths.append(path)
+        if hashes.len():
+            self._append(hashes.to_numpy(), np.full(hashes.len(), number, dtype=np.int32))
+
+    def _append(self, hashes: np.ndarray, files: np.ndarray) -> None:
+        if not len(hashes):
             return
-        self._runs.append(np.sort(hashes.to_numpy()))
-        if len(self._runs) > _MERGE_AT:
-            self._runs = [np.sort(np.concatenate(self._runs))]
+        self._hashes.append(hashes)
+        self._files.append(files)
+        if len(self._hashes) > _MERGE_AT:
+            self._hashes = [np.concatenate(self._hashes)]
+            self._files = [np.concatenate(self._files)]
+        order = np.argsort(self._hashes[-1], kind="stable")
+        self._hashes[-1] = self._hashes[-1][order]
+        self._files[-1] = self._files[-1][order]
 
     def may_hold(self, hashes: pl.Series) -> pl.Series:
         """True where an id with this hash may be stored; False means certainly not."""
         wanted = hashes.to_numpy()
         found = np.zeros(len(wanted), dtype=bool)
-        for run in self._runs:
+        for run in self._hashes:
             at = np.searchsorted(run, wanted)
             inside = at < len(run)
             found[inside] |= run[at[inside]] == wanted[inside]
         return pl.Series("may_hold", found)
+
+    def files_for(self, hashes: pl.Series) -> list[Path]:
+        """Every file that holds an id with one of these hashes, in index order."""
+        wanted = np.unique(hashes.to_numpy())
+        numbers: set[int] = set()
+        for run, files in zip(self._hashes, self._files, strict=True):
+            left = np.searchsorted(run, wanted, side="left")
+            right = np.searchsorted(run, wanted, side="right")
+            single = right - left == 1  # the usual hit: one stored id with this hash
+            numbers.update(np.unique(files[left[single]]).tolist())
+            for lo, hi in zip(left[right - left > 1], right[right - left > 1], strict=True):
+                numbers.update(files[lo:hi].tolist())
+        return [self.paths[n] for n in sorted(numbers)]

@@ -23,7 +23,9 @@ from recon.intervals import assignment_anomalies, assignment_intervals
 from recon.lake import (
     QUARANTINE_SCHEMA,
     HomeLayout,
+    event_files,
     event_schema,
+    scan_event_files,
     scan_events,
     scan_quarantine,
     write_atomically,
@@ -147,7 +149,10 @@ def _chunks(
         yield _Chunk(pl.concat(pending, how="diagonal_relaxed"), columns)
 
 
-def _store_accepted(accepted: pl.DataFrame, layout: HomeLayout, ingest_id: str, part: str) -> None:
+def _store_accepted(
+    accepted: pl.DataFrame, layout: HomeLayout, ingest_id: str, part: str
+) -> list[tuple[Path, pl.DataFrame]]:
+    """Write accepted rows into the lake, one file per event date; (file, its event ids)."""
     contract = events_contract()
     typed = accepted.with_columns(
         ingest_id=pl.lit(ingest_id),
@@ -156,9 +161,12 @@ def _store_accepted(accepted: pl.DataFrame, layout: HomeLayout, ingest_id: str, 
     ).select([pl.col(c).cast(t) for c, t in event_schema().items()])
     contract.validate(typed.head(0) if typed.is_empty() else typed)
     dated = typed.with_columns(_date=pl.col("occurred_at").dt.date())
+    written = []
     for (day,), rows in dated.partition_by("_date", as_dict=True, maintain_order=True).items():
         path = layout.events / f"event_date={day}" / f"part-{part}.parquet"
         write_atomically(rows.drop("_date").sort("occurred_at", "event_id"), path)
+        written.append((path, rows.select("event_id")))
+    return written
 
 
 def _store_quarantine(
@@ -264,9 +272,9 @@ def ingest_paths(
     sources, skipped = discover(paths)
     result.skipped = [{"path": str(s.path), "reason": s.reason} for s in skipped]
     wrote = False
-    # Hashes of every stored id, so a batch of new events is not checked against the whole
-    # lake: only ids the index may hold are looked up (linear ingest on fresh data).
-    known = EventIdIndex.of(scan_events(layout).select("event_id"))
+    # Hashes of every stored id and the file holding it, so a batch is never checked against
+    # the whole lake: only the files that may hold its ids are read (linear ingest).
+    known = EventIdIndex.of(event_files(layout))
     for number, chunk in enumerate(_chunks(sources, result, progress)):
         part = f"{ingest_id}-{number:05d}"
         ids = (
@@ -274,23 +282,21 @@ def ingest_paths(
             if ("event_id" in chunk.rows.columns)
             else pl.DataFrame(schema={"event_id": pl.String})
         )
-        candidates = ids.filter(known.may_hold(ids.select(id_hashes(pl.col("event_id")))[:, 0]))
-        # The lake's copies of this batch's ids, streamed: only the matches are held.
+        # The lake's copies of this batch's ids, from the files that may hold them.
+        holding = known.files_for(ids.select(id_hashes(pl.col("event_id")))[:, 0])
         stored = (
-            scan_events(layout)
+            scan_event_files(holding)
             .select(ev.content_columns())
-            .join(candidates.lazy(), on="event_id", how="semi")
+            .join(ids.lazy(), on="event_id", how="semi")
             .collect(engine="streaming")
-            if candidates.height
-            else pl.DataFrame(schema={c: event_schema()[c] for c in ev.content_columns()})
         )
         classified = ev.classified_rows(chunk.rows.lazy(), stored.lazy(), catalog).collect(
             engine="in-memory"
         )
         _account(classified, result)
         accepted = classified.filter(pl.col("status") == ev.ACCEPTED)
-        _store_accepted(accepted, layout, ingest_id, part)
-        known.add(accepted.select(id_hashes(pl.col("event_id")))[:, 0])
+        for path, stored_ids in _store_accepted(accepted, layout, ingest_id, part):
+            known.add(path, stored_ids.select(id_hashes(pl.col("event_id")))[:, 0])
         _store_quarantine(
             classified.filter(pl.col("status") == ev.QUARANTINED),
             chunk,

@@ -91,8 +91,12 @@ def event_files(layout: HomeLayout) -> list[Path]:
 
 def scan_events(layout: HomeLayout) -> pl.LazyFrame:
     """All stored events, lazily; an empty lake gives an empty frame with the right columns."""
+    return scan_event_files(event_files(layout))
+
+
+def scan_event_files(files: list[Path]) -> pl.LazyFrame:
+    """The events of some of the lake's part files, lazily (none: an empty frame)."""
     schema = event_schema()
-    files = event_files(layout)
     if not files:
         return pl.LazyFrame(schema=schema)
     return pl.scan_parquet(

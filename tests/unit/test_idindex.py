@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,26 +17,39 @@ def _hashes(ids: list[str]) -> pl.Series:
     batches=st.lists(st.lists(st.text(max_size=12), max_size=30), max_size=12),
     probes=st.lists(st.text(max_size=12), max_size=30),
 )
-def test_an_added_id_is_always_found_and_an_absent_one_almost_never(batches, probes):
+def test_an_added_id_is_always_found_in_its_file_and_an_absent_one_almost_never(batches, probes):
     index = EventIdIndex()
-    for batch in batches:  # more batches than runs kept apart: merging is exercised
-        index.add(_hashes(batch))
+    for number, batch in enumerate(batches):  # more batches than runs kept apart: merges happen
+        index.add(Path(f"file-{number}"), _hashes(batch))
     added = {i for batch in batches for i in batch}
     assert index.may_hold(_hashes(sorted(added))).all()
+    for number, batch in enumerate(batches):
+        for event_id in batch:
+            assert Path(f"file-{number}") in index.files_for(_hashes([event_id]))
     absent = [p for p in probes if p not in added]
     # 64-bit hashes: a false "may hold" among a few hundred ids would be a broken index.
     assert not index.may_hold(_hashes(absent)).any()
+    assert index.files_for(_hashes(absent)) == []
     assert len(index) == sum(len(b) for b in batches)
 
 
-def test_the_index_of_a_lake_holds_its_ids(tmp_path):
-    frame = pl.DataFrame({"event_id": [f"e-{n}" for n in range(1000)]})
-    frame.write_parquet(tmp_path / "ids.parquet")
-    index = EventIdIndex.of(pl.scan_parquet(tmp_path / "ids.parquet"))
-    assert len(index) == 1000
-    probe = _hashes(["e-0", "e-999", "e-1000", "x"])
+def test_the_index_of_lake_files_points_each_id_at_its_files(tmp_path):
+    files = []
+    for number in range(3):
+        path = tmp_path / f"part-{number}.parquet"
+        pl.DataFrame(
+            {"event_id": [f"e-{number}-{n}" for n in range(500)] + ["shared"]}
+        ).write_parquet(path)
+        files.append(path)
+    index = EventIdIndex.of(files)
+    assert len(index) == 1503
+    probe = _hashes(["e-0-0", "e-2-499", "e-3-0", "x"])
     assert index.may_hold(probe).to_list() == [True, True, False, False]
+    assert index.files_for(_hashes(["e-2-499", "x"])) == [files[2]]
+    assert index.files_for(_hashes(["shared"])) == files
+    assert index.files_for(_hashes(["e-1-1", "e-0-7"])) == [files[0], files[1]]
 
 
 def test_an_empty_index_holds_nothing():
     assert not EventIdIndex().may_hold(_hashes(["a", ""])).any()
+    assert EventIdIndex.of([]).files_for(_hashes(["a"])) == []

@@ -193,3 +193,21 @@ def test_catalog_is_seeded_into_a_new_home(home):
     assert (home / "catalog.csv").read_text() == (
         Path(__file__).parents[2] / "data" / "catalog.csv"
     ).read_text()
+
+
+def test_small_batches_find_every_earlier_copy_through_the_id_index(tmp_path, monkeypatch):
+    # 97-row batches: the sample's duplicates sit in other batches, files and event dates
+    # than their first copies, so each must be found through the index's file pointers.
+    manifest = json.loads((SAMPLE / "manifest.json").read_text(encoding="utf-8"))
+    whole = Recon(tmp_path / "whole")
+    whole.ingest([SAMPLE])
+    monkeypatch.setenv("RECON_INGEST_BATCH_ROWS", "97")
+    rc = Recon(tmp_path / "batched")
+    result = rc.ingest([SAMPLE])
+    assert result.duplicates == manifest["injected"]["exact_duplicates"]
+    assert result.reasons["CONFLICTING_DUPLICATE"] == manifest["injected"]["conflicting_duplicates"]
+    assert _lake(rc).sort("event_id").equals(_lake(whole).sort("event_id"))
+    again = rc.ingest([SAMPLE])
+    assert again.accepted == 0
+    assert again.duplicates + again.quarantined == again.rows_read
+    assert again.duplicates == result.accepted + result.duplicates
