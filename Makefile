@@ -13,7 +13,7 @@ export TZ := UTC
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-thorough check format lock sample golden notebook bench clean
+.PHONY: help install demo test test-thorough check format lock sample golden notebook bench bench-lake clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -78,6 +78,9 @@ sample: install ## Regenerate data/sample and its vendor reports in data/vendor 
 
 bench: install ## Time the monthly pipeline at 100k, 1M, 10M subjects vs floor and naive peers
 	$(BIN)/python -m tests.bench.run $(if $(SCALES),--scales $(SCALES))
+
+bench-lake: install ## Ingest ~120M events month by month, then run October over that lake
+	$(BIN)/python -m tests.bench.lake
 
 golden: install ## Regenerate tests/golden/ on purpose (review the diff before committing)
 	RECON_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py
