@@ -17,7 +17,6 @@ import numpy as np
 import polars as pl
 
 _SEED: Final = 0x5EC0
-_MERGE_AT: Final = 8  # runs kept before they are merged into one, bounding lookups per batch
 _FILES_PER_READ: Final = 256
 
 
@@ -58,22 +57,35 @@ class EventIdIndex:
 
     def add(self, path: Path, hashes: pl.Series) -> None:
         """Remember that `path` holds ids with these hashes (as returned by `id_hashes`)."""
-        number = len(self.paths)
-        self.paths.append(path)
-        if hashes.len():
-            self._append(hashes.to_numpy(), np.full(hashes.len(), number, dtype=np.int32))
+        self.add_files([(path, hashes)])
+
+    def add_files(self, files: list[tuple[Path, pl.Series]]) -> None:
+        """`add` for several files at once (one new run)."""
+        hashes, numbers = [], []
+        for path, file_hashes in files:
+            numbers.append(np.full(file_hashes.len(), len(self.paths), dtype=np.int32))
+            hashes.append(file_hashes.to_numpy())
+            self.paths.append(path)
+        if hashes:
+            self._append(np.concatenate(hashes), np.concatenate(numbers))
 
     def _append(self, hashes: np.ndarray, files: np.ndarray) -> None:
+        """Add a run; merge the newest runs while the older is not much bigger.
+
+        Runs stay a few and geometrically sized (as in a log-structured merge), so each hash
+        is re-sorted O(log n) times over an ingest, not once per batch.
+        """
         if not len(hashes):
             return
-        self._hashes.append(hashes)
-        self._files.append(files)
-        if len(self._hashes) > _MERGE_AT:
-            self._hashes = [np.concatenate(self._hashes)]
-            self._files = [np.concatenate(self._files)]
-        order = np.argsort(self._hashes[-1], kind="stable")
-        self._hashes[-1] = self._hashes[-1][order]
-        self._files[-1] = self._files[-1][order]
+        order = np.argsort(hashes, kind="stable")
+        self._hashes.append(hashes[order])
+        self._files.append(files[order])
+        while len(self._hashes) > 1 and len(self._hashes[-2]) <= 2 * len(self._hashes[-1]):
+            merged = np.concatenate(self._hashes[-2:])
+            merged_files = np.concatenate(self._files[-2:])
+            order = np.argsort(merged, kind="stable")
+            self._hashes[-2:] = [merged[order]]
+            self._files[-2:] = [merged_files[order]]
 
     def may_hold(self, hashes: pl.Series) -> pl.Series:
         """True where an id with this hash may be stored; False means certainly not."""
@@ -87,7 +99,7 @@ class EventIdIndex:
 
     def files_for(self, hashes: pl.Series) -> list[Path]:
         """Every file that holds an id with one of these hashes, in index order."""
-        wanted = np.unique(hashes.to_numpy())
+        wanted = hashes.to_numpy()
         numbers: set[int] = set()
         for run, files in zip(self._hashes, self._files, strict=True):
             left = np.searchsorted(run, wanted, side="left")

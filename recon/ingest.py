@@ -295,8 +295,12 @@ def ingest_paths(
         )
         _account(classified, result)
         accepted = classified.filter(pl.col("status") == ev.ACCEPTED)
-        for path, stored_ids in _store_accepted(accepted, layout, ingest_id, part):
-            known.add(path, stored_ids.select(id_hashes(pl.col("event_id")))[:, 0])
+        known.add_files(
+            [
+                (path, stored_ids.select(id_hashes(pl.col("event_id")))[:, 0])
+                for path, stored_ids in _store_accepted(accepted, layout, ingest_id, part)
+            ]
+        )
         _store_quarantine(
             classified.filter(pl.col("status") == ev.QUARANTINED),
             chunk,
