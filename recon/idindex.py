@@ -3,9 +3,9 @@
 Ingest must compare each incoming event with the lake's copy of the same event_id. Scanning
 the lake for every batch makes ingest quadratic in the lake's size. This index holds a 64-bit
 hash of every stored id with the number of the file that holds it (12 bytes per event, loaded
-once per ingest), in sorted runs: an id whose hash is absent is certainly not stored, and one
-that is present is looked up only in the files its hash points to. A hash collision only costs
-reading a file that turns out not to hold the id; it never decides a row's fate.
+once per ingest), in sorted runs: an id is looked up only in the files its hash points to
+(none: certainly not stored). A hash collision only costs reading a file that turns out not
+to hold the id; it never decides a row's fate.
 """
 
 from __future__ import annotations
@@ -86,16 +86,6 @@ class EventIdIndex:
             order = np.argsort(merged, kind="stable")
             self._hashes[-2:] = [merged[order]]
             self._files[-2:] = [merged_files[order]]
-
-    def may_hold(self, hashes: pl.Series) -> pl.Series:
-        """True where an id with this hash may be stored; False means certainly not."""
-        wanted = hashes.to_numpy()
-        found = np.zeros(len(wanted), dtype=bool)
-        for run in self._hashes:
-            at = np.searchsorted(run, wanted)
-            inside = at < len(run)
-            found[inside] |= run[at[inside]] == wanted[inside]
-        return pl.Series("may_hold", found)
 
     def files_for(self, hashes: pl.Series) -> list[Path]:
         """Every file that holds an id with one of these hashes, in index order."""

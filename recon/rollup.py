@@ -19,6 +19,7 @@ import duckdb
 import polars as pl
 
 from recon.schemas import Category, ReportType, report_contract
+from recon.store import sql_literal
 
 _QUANTITY = "printf('%d.%06d', {m} // 1000000, {m} % 1000000)"
 _DATE = "strftime({d}, '%Y-%m-%d')"
@@ -142,7 +143,7 @@ class SpilledUsage:
 
     def relation_sql(self) -> str:
         """SQL for the usage rows (reads the parts; needs `partner_names` registered)."""
-        files = ", ".join(_literal(str(p)) for p in self.parts)
+        files = ", ".join(sql_literal(str(p)) for p in self.parts)
         return (
             "SELECT u.* REPLACE (coalesce(p.partner_name, u.partner_name) AS partner_name) "
             f"FROM read_parquet([{files}]) u "
@@ -163,10 +164,6 @@ class SpilledUsage:
 Usage = pl.DataFrame | SpilledUsage
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _define_usage(
     con: duckdb.DuckDBPyConnection, usage: Usage, sub_partner_org_id: str | None
 ) -> None:
@@ -179,7 +176,7 @@ def _define_usage(
         source = "SELECT * FROM usage_frame"
     where = ""
     if sub_partner_org_id is not None:
-        where = f" WHERE sub_partner_org_id = {_literal(sub_partner_org_id)}"
+        where = f" WHERE sub_partner_org_id = {sql_literal(sub_partner_org_id)}"
     con.execute(f"CREATE TEMP VIEW usage AS SELECT * FROM ({source}){where}")
 
 

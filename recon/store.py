@@ -141,7 +141,7 @@ def point_report_rows(con: duckdb.DuckDBPyConnection, layout: HomeLayout) -> Non
     ]
     files = [p for p in (report_rows_path(layout, i) for i in ids) if p.exists()]
     if files:
-        listed = ", ".join(_sql_literal(p) for p in files)
+        listed = ", ".join(sql_literal(p) for p in files)
         columns = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in REPORT_ROW_COLUMNS.items())
         body = f"SELECT {columns} FROM read_parquet([{listed}])"
     else:
@@ -171,7 +171,7 @@ def _migrate_report_rows(con: duckdb.DuckDBPyConnection, layout: HomeLayout) -> 
                 columns = ", ".join(REPORT_ROW_COLUMNS)
                 con.execute(
                     f"COPY (SELECT {columns} FROM report_rows WHERE report_id = ?) "
-                    f"TO {_sql_literal(tmp)} (FORMAT parquet, COMPRESSION zstd)",
+                    f"TO {sql_literal(tmp)} (FORMAT parquet, COMPRESSION zstd)",
                     [report_id],
                 )
                 tmp.replace(path)
@@ -200,14 +200,15 @@ _EMPTY_VIEWS = {
 }
 
 
-def _sql_literal(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
+def sql_literal(text: str | Path) -> str:
+    """A SQL string literal for `text` (a path or a value; quotes doubled)."""
+    return "'" + str(text).replace("'", "''") + "'"
 
 
 def _lake_views(layout: HomeLayout) -> list[str]:
     statements = []
     if event_files(layout):
-        glob = _sql_literal(layout.events / "event_date=*" / "*.parquet")
+        glob = sql_literal(layout.events / "event_date=*" / "*.parquet")
         statements.append(
             "CREATE OR REPLACE VIEW events AS SELECT * "
             f"FROM read_parquet({glob}, hive_partitioning = true, union_by_name = true)"
@@ -215,7 +216,7 @@ def _lake_views(layout: HomeLayout) -> list[str]:
     else:
         statements.append(f"CREATE OR REPLACE VIEW events AS {_EMPTY_VIEWS['events']}")
     if any(layout.quarantine.glob("*.parquet")):
-        glob = _sql_literal(layout.quarantine / "*.parquet")
+        glob = sql_literal(layout.quarantine / "*.parquet")
         statements.append(
             f"CREATE OR REPLACE VIEW quarantine AS SELECT * FROM read_parquet({glob})"
         )
@@ -225,7 +226,7 @@ def _lake_views(layout: HomeLayout) -> list[str]:
         path = layout.derived / f"{name}.parquet"
         if path.exists():
             statements.append(
-                f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({_sql_literal(path)})"
+                f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({sql_literal(path)})"
             )
         else:  # not computed yet (recon sql computes them first when the lake has events)
             statements.append(f"DROP VIEW IF EXISTS {name}")
