@@ -89,7 +89,9 @@ class EventIdIndex:
 
     def files_for(self, hashes: pl.Series) -> list[Path]:
         """Every file that holds an id with one of these hashes, in index order."""
-        wanted = hashes.to_numpy()
+        # Sorted queries walk each run in order: binary searches for random keys into a run
+        # of tens of millions are cache misses (measured 9x slower for 1M keys into 30M).
+        wanted = np.sort(hashes.to_numpy())
         numbers: set[int] = set()
         for run, files in zip(self._hashes, self._files, strict=True):
             left = np.searchsorted(run, wanted, side="left")
