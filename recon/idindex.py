@@ -26,7 +26,7 @@ def id_hashes(ids: pl.Expr) -> pl.Expr:
 
 
 class EventIdIndex:
-    """Sorted runs of (id hash, file number); `add` appends a run, `files_for` answers."""
+    """Sorted runs of (id hash, file number); `add_files` appends a run, `files_for` answers."""
 
     def __init__(self) -> None:
         self._hashes: list[np.ndarray] = []
@@ -55,12 +55,8 @@ class EventIdIndex:
     def __len__(self) -> int:
         return sum(len(run) for run in self._hashes)
 
-    def add(self, path: Path, hashes: pl.Series) -> None:
-        """Remember that `path` holds ids with these hashes (as returned by `id_hashes`)."""
-        self.add_files([(path, hashes)])
-
     def add_files(self, files: list[tuple[Path, pl.Series]]) -> None:
-        """`add` for several files at once (one new run)."""
+        """Remember that each path holds ids with these hashes (from `id_hashes`); one run."""
         hashes, numbers = [], []
         for path, file_hashes in files:
             numbers.append(np.full(file_hashes.len(), len(self.paths), dtype=np.int32))

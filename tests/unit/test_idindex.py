@@ -20,7 +20,7 @@ def _hashes(ids: list[str]) -> pl.Series:
 def test_an_added_id_is_always_found_in_its_file_and_an_absent_one_almost_never(batches, probes):
     index = EventIdIndex()
     for number, batch in enumerate(batches):  # more batches than runs kept apart: merges happen
-        index.add(Path(f"file-{number}"), _hashes(batch))
+        index.add_files([(Path(f"file-{number}"), _hashes(batch))])
     added = {i for batch in batches for i in batch}
     for number, batch in enumerate(batches):
         for event_id in batch:
