@@ -48,7 +48,7 @@ from recon.reports import (
     usage_key,
     validate_request,
 )
-from recon.rollup import Usage
+from recon.rollup import Usage, shared_usage
 from recon.schemas import REPORT_TYPES, ReportType
 from recon.store import Store, home_lock
 from recon.timezones import day_table, to_micros
@@ -194,7 +194,7 @@ class Recon:
         if cached is not None and cached[0] == key:
             return cached[1]
         self._usage_cache = None  # let the old one go before computing the new one
-        usage = report_usage(self.layout, catalog, request, self.settings.zones, now)
+        usage = shared_usage(report_usage(self.layout, catalog, request, self.settings.zones, now))
         self._usage_cache = (key, usage)
         return usage
 

@@ -331,3 +331,21 @@ def test_a_hash_collision_between_groups_falls_back_to_the_text_order(
     assert ordered.equals(intervals.ordered_events(events, catalog).collect())
     fast = unordered_intervals(events, catalog).select(columns).sort(columns)
     assert fast.equals(expected)
+
+
+def test_a_package_missing_from_the_catalog_never_conflicts(catalog):
+    """Such packages are refused before reports; the rules alone treat them as ADDONs."""
+    rows = [
+        make_event("a", "2026-03-01T00:00:00Z", "ASSIGN", "WEBEX_CALLING"),
+        make_event("b", "2026-03-02T00:00:00Z", "ASSIGN", "NOT_IN_CATALOG"),
+        make_event("c", "2026-03-03T00:00:00Z", "ASSIGN", "ALSO_NOT_IN_CATALOG"),
+    ]
+    opened = [("WEBEX_CALLING", "2026-03-01"), ("NOT_IN_CATALOG", "2026-03-02")]
+    opened.append(("ALSO_NOT_IN_CATALOG", "2026-03-03"))
+    expected = sorted((p, "L1", "", _at(f"{d} 00:00"), None, None) for p, d in opened)
+    assert sorted(intervals_of(rows, catalog)) == expected
+    assert anomalies_of(rows, catalog) == []
+    # With no BASE package in the catalog at all, nothing conflicts either.
+    addons_only = catalog.with_columns(kind=pl.lit("ADDON"))
+    assert len(intervals_of(rows, addons_only)) == 3
+    assert anomalies_of(rows, addons_only) == []
