@@ -180,18 +180,23 @@ def _within_segment(values: pl.Expr) -> pl.Expr:
     return pl.when(owner == pl.col("_seg")).then(values.backward_fill())
 
 
-def _segmented(ordered: pl.LazyFrame) -> pl.LazyFrame:
+def _segmented(
+    ordered: pl.LazyFrame, *, group: list[str] = _GROUP, no_key: pl.Expr | None = None
+) -> pl.LazyFrame:
     """Each event with its group, its segment and whether it closes the segment.
 
     Everything here is a shift, a cumulative sum or a fill over the sorted rows: no window
-    per group, no second sort.
+    per group, no second sort. `group` names the conflict group's columns and `no_key` is a
+    value no real `_key` takes ("" by default); both are parameters so that the same rules
+    can run on other encodings of the ids (`tests/bench/coded.py`).
     """
-    new_group = pl.any_horizontal([pl.col(c) != pl.col(c).shift(1) for c in _GROUP]).fill_null(True)
+    new_group = pl.any_horizontal([pl.col(c) != pl.col(c).shift(1) for c in group]).fill_null(True)
     starts = pl.col("_seg_start")
-    # The key a segment is about: its opening ASSIGN's; "" for a group's leading UNASSIGNs
-    # (no real key is empty, so nothing in such a segment closes anything).
+    # The key a segment is about: its opening ASSIGN's; `no_key` for a group's leading
+    # UNASSIGNs (no real key equals it, so nothing in such a segment closes anything).
+    no_key = pl.lit("") if no_key is None else no_key
     segment_key = (
-        pl.when(starts).then(pl.when(pl.col("is_assign")).then("_key").otherwise(pl.lit("")))
+        pl.when(starts).then(pl.when(pl.col("is_assign")).then("_key").otherwise(no_key))
     ).forward_fill()
     matches = (~pl.col("is_assign") & (pl.col("_key") == segment_key)).fill_null(False)
     seen = pl.col("_matches").cast(pl.UInt32).cum_sum()
@@ -282,7 +287,13 @@ def unordered_intervals(events: pl.LazyFrame, catalog: pl.DataFrame) -> pl.DataF
 
 def intervals_of_ordered(events: pl.LazyFrame, *, ordered: bool = True) -> pl.LazyFrame:
     """The intervals of events already in rule order (each group together, in time order)."""
-    segments = _segments(_segmented(events))
+    intervals = _intervals_of_segments(_segments(_segmented(events)))
+    typed = intervals.select([pl.col(c).cast(t) for c, t in INTERVAL_SCHEMA.items()])
+    return typed.sort([*KEY, "start"]) if ordered else typed
+
+
+def _intervals_of_segments(segments: pl.LazyFrame) -> pl.LazyFrame:
+    """Runs of segments → intervals (columns as the events had them; untyped, unordered)."""
     # A run is a segment plus the duplicate ASSIGNs that continue it: it opens with its first
     # segment and ends with its last one. One row per run from each end, aligned by order.
     opening = segments.filter(~pl.col("continuation")).select(
@@ -298,11 +309,9 @@ def intervals_of_ordered(events: pl.LazyFrame, *, ordered: bool = True) -> pl.La
         .when(pl.col("_next_time").is_not_null())
         .then(pl.lit(IMPLICIT_PACKAGE_CHANGE)),
     )
-    intervals = pl.concat([opening, closing], how="horizontal").filter(
+    return pl.concat([opening, closing], how="horizontal").filter(
         pl.col("end").is_null() | (pl.col("end") > pl.col("start"))
     )
-    typed = intervals.select([pl.col(c).cast(t) for c, t in INTERVAL_SCHEMA.items()])
-    return typed.sort([*KEY, "start"]) if ordered else typed
 
 
 _FIRST_OF_RUN: Final = {*KEY, "kind", *ATTRIBUTES}

@@ -47,6 +47,7 @@ OWN_DICTIONARY = [
     "license_id",
     *[a for a in rules.ATTRIBUTES if a not in ("user_id", "workspace_id")],
 ]
+# The conflict group: the subject for BASE packages, the whole key for ADDONs.
 GROUP = ["customer_org_id", "subject_type", "subject_id", "_g_key"]
 GRAIN = proration.ROW_GRAIN
 SUBJECT = ["customer_org_id", "subject_type", "subject_id"]
@@ -102,6 +103,7 @@ def coded_order(events: pl.LazyFrame, base_packages: pl.Series) -> pl.DataFrame:
             .otherwise("workspace_id"),
             _key=key,
             _g_key=pl.when(is_base).then(pl.lit(0, pl.UInt64)).otherwise(key),
+            kind=is_base,
         )
         .with_columns(_h=pl.struct(GROUP).hash(seed=0x6E0))
         .sort(["_h", "occurred_at", "is_assign", "event_id"])
@@ -115,65 +117,9 @@ def coded_order(events: pl.LazyFrame, base_packages: pl.Series) -> pl.DataFrame:
 
 
 def coded_intervals(ordered: pl.DataFrame) -> pl.DataFrame:
-    """`recon.intervals.intervals_of_ordered`, on integer keys (no anomaly texts)."""
-    starts = pl.col("_seg_start")
-    segment_key = pl.when(starts).then(
-        pl.when(pl.col("is_assign")).then("_key").otherwise(pl.lit(NO_KEY, pl.UInt64))
-    )
-    matches = (~pl.col("is_assign") & (pl.col("_key") == segment_key.forward_fill())).fill_null(
-        False
-    )
-    seen = pl.col("_matches").cast(pl.UInt32).cum_sum()
-    seen_before = pl.when(starts).then(seen - pl.col("_matches").cast(pl.UInt32)).forward_fill()
-    closes = pl.col("closes")
-    same_prev = (pl.col("_group") == pl.col("_group").shift(1)).fill_null(False)
-    same_next = (pl.col("_group") == pl.col("_group").shift(-1)).fill_null(False)
-    carried = [*SUBJECT, "package", "location_id", "license_id", *rules.ATTRIBUTES]
-    segments = (
-        ordered.lazy()
-        .with_columns(_new_group=(pl.col("_h") != pl.col("_h").shift(1)).fill_null(True))
-        .with_columns(
-            _group=pl.col("_new_group").cum_sum(),
-            _seg_start=pl.col("is_assign") | pl.col("_new_group"),
-        )
-        .with_columns(_seg=pl.col("_seg_start").cum_sum())
-        .with_columns(_matches=matches)
-        .with_columns(closes=pl.col("_matches") & (seen - seen_before == 1))
-        .with_columns(
-            close_time=rules._within_segment(pl.when(closes).then(pl.col("occurred_at"))),
-            close_event=rules._within_segment(pl.when(closes).then(pl.col("event_id"))),
-        )
-        .filter(pl.col("_seg_start") & pl.col("is_assign"))
-        .select(
-            "_group",
-            "close_time",
-            "close_event",
-            "_key",
-            *carried,
-            assign_time=pl.col("occurred_at"),
-            assign_event=pl.col("event_id"),
-        )
-        .with_columns(
-            _prev_key=pl.when(same_prev).then(pl.col("_key").shift(1)),
-            _prev_open=same_prev & pl.col("close_time").shift(1).is_null(),
-            _next_time=pl.when(same_next).then(pl.col("assign_time").shift(-1)),
-            _next_event=pl.when(same_next).then(pl.col("assign_event").shift(-1)),
-        )
-        .with_columns(continuation=pl.col("_prev_open") & (pl.col("_prev_key") == pl.col("_key")))
-        .with_columns(_run=(~pl.col("continuation")).cum_sum())
-    )
-    opening = segments.filter(~pl.col("continuation")).select(
-        *carried, start=pl.col("assign_time"), opened_by=pl.col("assign_event")
-    )
-    closing = segments.filter(pl.col("_run") != pl.col("_run").shift(-1).fill_null(-1)).select(
-        end=pl.coalesce("close_time", "_next_time"),
-        closed_by=pl.coalesce("close_event", "_next_event"),
-    )
-    return (
-        pl.concat([opening, closing], how="horizontal")
-        .filter(pl.col("end").is_null() | (pl.col("end") > pl.col("start")))
-        .collect()
-    )
+    """The engine's own rules (`recon.intervals`), run on the integer columns."""
+    segmented = rules._segmented(ordered.lazy(), group=GROUP, no_key=pl.lit(NO_KEY, pl.UInt64))
+    return rules._intervals_of_segments(rules._segments(segmented)).collect()
 
 
 def latest(column: str, at: str, *, filled: bool = False) -> pl.Expr:
