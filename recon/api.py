@@ -20,38 +20,41 @@ import duckdb
 import pendulum
 import polars as pl
 
-from recon import config
-from recon.csvsafe import restored
-from recon.errors import BadInputError, ConflictError, NotFoundError, ReconError
-from recon.explain import Explanation, Subject, explained
-from recon.ingest import IngestResult, derived_stale, ingest_paths, refresh_derived
-from recon.intervals import assignment_intervals
-from recon.lake import HomeLayout, event_files, lake_fingerprint, scan_events, scan_quarantine
-from recon.monthly import MonthRun, TypeOutcome, vendor_files_by_type
-from recon.proration import daily_quantities
-from recon.reconciliation import ReconciliationResult, reconcile_report
-from recon.reports import (
-    Report,
-    ReportRequest,
-    complete_report,
-    compute_report_batches,
-    customer_zones,
+from recon.core import config
+from recon.core.contracts import REPORT_TYPES, ReportType
+from recon.core.csvsafe import restored
+from recon.core.errors import BadInputError, ConflictError, NotFoundError, ReconError
+from recon.core.timezones import day_table, to_micros
+from recon.engine.intervals import assignment_intervals
+from recon.engine.proration import daily_quantities
+from recon.home.layout import HomeLayout, event_files
+from recon.home.lock import home_lock
+from recon.home.store import Store
+from recon.ingest.lake import lake_fingerprint, scan_events, scan_quarantine
+from recon.ingest.run import IngestResult, derived_stale, ingest_paths
+from recon.reconcile.explain import Explanation, Subject, explained
+from recon.reconcile.monthly import MonthRun, TypeOutcome, vendor_files_by_type
+from recon.reconcile.run import ReconciliationResult, reconcile_report
+from recon.reports.derived import refresh_derived
+from recon.reports.model import Report, ReportRequest
+from recon.reports.registry import (
     delete_report,
     fail_interrupted,
     fail_report,
     get_report,
     list_reports,
-    load_catalog_for,
-    month_period,
     register_report,
+)
+from recon.reports.request import month_period, validate_request
+from recon.reports.rollup import Usage, shared_usage
+from recon.reports.usage import (
+    compute_report_batches,
+    customer_zones,
+    load_catalog_for,
     report_usage,
     usage_key,
-    validate_request,
 )
-from recon.rollup import Usage, shared_usage
-from recon.schemas import REPORT_TYPES, ReportType
-from recon.store import Store, home_lock
-from recon.timezones import day_table, to_micros
+from recon.reports.writer import complete_report
 
 Progress = Callable[[str, int, int], None]
 

@@ -50,7 +50,7 @@ def _pinned_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def catalog() -> pl.DataFrame:
-    from recon.catalog import load_catalog
+    from recon.ingest.catalog import load_catalog
 
     return load_catalog(CATALOG_PATH)
 

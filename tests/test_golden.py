@@ -13,8 +13,8 @@ import polars as pl
 import pytest
 
 from recon.api import Recon
-from recon.lake import scan_events
-from recon.reports import ReportRequest
+from recon.ingest.lake import scan_events
+from recon.reports.model import ReportRequest
 from tests.conftest import SAMPLE
 from tests.reference import reference_intervals, reference_quantities
 

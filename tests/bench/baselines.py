@@ -18,7 +18,7 @@
   assignment intervals (written by `intervals`, not timed against them), so they are handed
   the §3 state machine for free and only the proration is theirs: their times are a lower
   bound for a complete naive engine.
-- **closed-form**: the engine's own proration (`recon.proration.user_usage`) on those same
+- **closed-form**: the engine's own proration (`recon.engine.proration.user_usage`) on those same
   intervals, so the proration methods compare like for like.
 """
 
@@ -34,12 +34,14 @@ from zoneinfo import ZoneInfo
 import duckdb
 import polars as pl
 
-from recon.catalog import load_catalog
-from recon.intervals import KEY_SOURCE, assignment_intervals
-from recon.lake import HomeLayout, scan_events
-from recon.proration import ROW_GRAIN, user_usage
-from recon.reports import customer_slices, month_period
-from recon.timezones import day_table
+from recon.core.timezones import day_table
+from recon.engine.intervals import KEY_SOURCE, assignment_intervals
+from recon.engine.proration import ROW_GRAIN, user_usage
+from recon.home.layout import HomeLayout
+from recon.ingest.catalog import load_catalog
+from recon.ingest.lake import scan_events
+from recon.reports.request import month_period
+from recon.reports.usage import customer_slices
 
 # The USER report's grain as it appears in the event lake (the subject is user or workspace).
 LAKE_GRAIN = ["partner_org_id", "subscription_id", *KEY_SOURCE]

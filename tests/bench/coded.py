@@ -28,11 +28,12 @@ from typing import TypeVar
 
 import polars as pl
 
-from recon import intervals as rules
-from recon import proration
-from recon.catalog import load_catalog
-from recon.lake import HomeLayout, scan_events
-from recon.timezones import day_table, to_micros
+from recon.core.timezones import day_table, to_micros
+from recon.engine import intervals as rules
+from recon.engine import proration
+from recon.home.layout import HomeLayout
+from recon.ingest.catalog import load_catalog
+from recon.ingest.lake import scan_events
 
 T = TypeVar("T")
 TABLE = day_table("UTC", date(2026, 10, 1), date(2026, 10, 31))
@@ -117,7 +118,7 @@ def coded_order(events: pl.LazyFrame, base_packages: pl.Series) -> pl.DataFrame:
 
 
 def coded_intervals(ordered: pl.DataFrame) -> pl.DataFrame:
-    """The engine's own rules (`recon.intervals`), run on the integer columns."""
+    """The engine's own rules (`recon.engine.intervals`), run on the integer columns."""
     segmented = rules._segmented(ordered.lazy(), group=GROUP, no_key=pl.lit(NO_KEY, pl.UInt64))
     return rules._intervals_of_segments(rules._segments(segmented)).collect()
 

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recon.api import Recon
-from recon.lake import scan_events, scan_quarantine
-from recon.reports import ReportRequest
+from recon.ingest.lake import scan_events, scan_quarantine
+from recon.reports.model import ReportRequest
 from tests.conftest import raw_row
 
 FIELDS = list(raw_row())

@@ -12,21 +12,21 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recon.intervals import (
+from recon.core.timezones import day_table, to_micros
+from recon.engine.intervals import (
     INTERVAL_SCHEMA,
     assignment_anomalies,
     assignment_intervals,
     unordered_intervals,
 )
-from recon.proration import (
+from recon.engine.proration import (
     ROW_GRAIN,
     daily_quantities,
     interval_units,
     merged_intervals,
     user_usage,
 )
-from recon.rollup import report_rows
-from recon.timezones import day_table, to_micros
+from recon.reports.rollup import report_rows
 from tests.conftest import events_frame
 from tests.property.strategies import Scenario, scenarios
 from tests.reference import reference_intervals, reference_quantities

@@ -8,14 +8,14 @@ import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recon.explain import Subject, explained
-from recon.intervals import assignment_intervals
-from recon.lake import QUARANTINE_SCHEMA
-from recon.proration import user_usage
-from recon.reconcile import compared_rows
-from recon.rollup import report_rows
-from recon.schemas import report_contract
-from recon.timezones import day_table, to_micros
+from recon.core.contracts import report_contract
+from recon.core.timezones import day_table, to_micros
+from recon.engine.intervals import assignment_intervals
+from recon.engine.proration import user_usage
+from recon.ingest.lake import QUARANTINE_SCHEMA
+from recon.reconcile.compare import compared_rows
+from recon.reconcile.explain import Subject, explained
+from recon.reports.rollup import report_rows
 from tests.conftest import events_frame
 from tests.property.strategies import Scenario, scenarios
 

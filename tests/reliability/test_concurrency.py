@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 
 from recon.api import Recon
-from recon.lake import scan_events
+from recon.ingest.lake import scan_events
 from tests.conftest import FROZEN_NOW, RECON, SAMPLE, raw_row
 
 ENV = {**os.environ, "RECON_NOW": FROZEN_NOW, "RECON_LOCK_WAIT": "120"}

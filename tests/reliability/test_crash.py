@@ -22,8 +22,8 @@ import polars as pl
 import pytest
 
 from recon.api import Recon
-from recon.lake import scan_events, scan_quarantine
-from recon.reports import ReportRequest
+from recon.ingest.lake import scan_events, scan_quarantine
+from recon.reports.model import ReportRequest
 from tests.conftest import FROZEN_NOW, RECON, SAMPLE
 
 KILLS = int(os.environ.get("RECON_KILLS", "10"))

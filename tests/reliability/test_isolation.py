@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recon.api import Recon
-from recon.errors import BadInputError, NotFoundError
-from recon.generate import GeneratorSpec, generate
-from recon.lake import scan_events
-from recon.reports import ReportRequest
+from recon.core.errors import BadInputError, NotFoundError
+from recon.ingest.lake import scan_events
+from recon.reports.model import ReportRequest
+from recon.synth.generate import GeneratorSpec, generate
 from tests.conftest import raw_row
 
 OCT = {"start": date(2026, 10, 1), "end": date(2026, 10, 31)}

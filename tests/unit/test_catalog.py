@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from recon.catalog import load_catalog
-from recon.errors import BadInputError
+from recon.core.errors import BadInputError
+from recon.ingest.catalog import load_catalog
 from tests.conftest import CATALOG_PATH
 
 

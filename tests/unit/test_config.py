@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from recon.config import BillingZones, load_settings, now, parse_instant, resolve_home
-from recon.errors import BadInputError
+from recon.core.config import BillingZones, load_settings, now, parse_instant, resolve_home
+from recon.core.errors import BadInputError
 
 
 def test_home_comes_from_the_argument_then_the_environment_then_data(monkeypatch, tmp_path):

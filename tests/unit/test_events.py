@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from recon.events import classified_rows, content_columns
+from recon.ingest.events import classified_rows, content_columns
 from tests.conftest import raw_row
 
 

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from recon.errors import NotFoundError
-from recon.explain import Subject
+from recon.core.errors import NotFoundError
+from recon.reconcile.explain import Subject
 from tests.conftest import raw_row
 
 

@@ -7,7 +7,7 @@ from datetime import date
 
 import polars as pl
 
-from recon.generate import GeneratorSpec, generate
+from recon.synth.generate import GeneratorSpec, generate
 
 
 def _read(folder) -> pl.DataFrame:
@@ -87,7 +87,7 @@ def test_no_mess_means_every_row_is_clean(tmp_path):
 
 
 def test_large_runs_are_generated_in_blocks_with_unique_ids(tmp_path, monkeypatch):
-    import recon.generate as generator
+    import recon.synth.generate as generator
 
     monkeypatch.setattr(generator, "SUBJECTS_PER_BLOCK", 100)
     spec = GeneratorSpec(
@@ -116,9 +116,9 @@ def test_large_runs_are_generated_in_blocks_with_unique_ids(tmp_path, monkeypatc
 def test_reassignments_set_the_event_density_without_anomalies(tmp_path):
     from dataclasses import replace
 
-    from recon._resources import default_catalog
-    from recon.catalog import load_catalog
-    from recon.intervals import assignment_anomalies
+    from recon.core.resources import default_catalog
+    from recon.engine.intervals import assignment_anomalies
+    from recon.ingest.catalog import load_catalog
 
     dense = replace(SPEC, subjects=2000, mess_rate=0.0, reassignments_per_month=0.75)
     sparse = replace(dense, reassignments_per_month=0.0)

@@ -7,8 +7,8 @@ import re
 from datetime import date
 from pathlib import Path
 
-from recon.htmlreport import write_reconciliation_html
-from recon.reports import ReportRequest
+from recon.reports.model import ReportRequest
+from recon.viz.html import write_reconciliation_html
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

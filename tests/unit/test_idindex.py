@@ -4,7 +4,7 @@ import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recon.idindex import EventIdIndex, id_hashes
+from recon.ingest.idindex import EventIdIndex, id_hashes
 
 
 def _hashes(ids: list[str]) -> pl.Series:

@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 
 from recon.api import Recon
-from recon.lake import scan_events, scan_quarantine
+from recon.ingest.lake import scan_events, scan_quarantine
 from tests.conftest import SAMPLE, raw_row
 
 

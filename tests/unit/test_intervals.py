@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from recon.intervals import (
+from recon.engine.intervals import (
     INTERVAL_SCHEMA,
     assignment_anomalies,
     assignment_intervals,
@@ -301,7 +301,7 @@ def test_interval_carries_attributes_of_its_opening_assign(catalog):
 
 def _sample_lake_events(tmp_path: Path) -> pl.LazyFrame:
     from recon.api import Recon
-    from recon.lake import scan_events
+    from recon.ingest.lake import scan_events
 
     rc = Recon(tmp_path / "home")
     rc.ingest([Path(__file__).parents[2] / "data" / "sample"])
@@ -320,7 +320,7 @@ def test_hash_ordered_intervals_are_the_text_ordered_ones(tmp_path, catalog):
 def test_a_hash_collision_between_groups_falls_back_to_the_text_order(
     tmp_path, catalog, monkeypatch
 ):
-    from recon import intervals
+    from recon.engine import intervals
 
     events = _sample_lake_events(tmp_path)
     columns = list(INTERVAL_SCHEMA)

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from recon.api import Recon
-from recon.generate import GeneratorSpec, generate
+from recon.synth.generate import GeneratorSpec, generate
 from tests.conftest import REPO, SAMPLE
 
 VENDOR = REPO / "data" / "vendor"

@@ -8,9 +8,9 @@ from typing import Any
 import polars as pl
 import pytest
 
-from recon.intervals import assignment_intervals
-from recon.proration import daily_quantities, merged_intervals, user_usage
-from recon.timezones import day_table, to_micros
+from recon.core.timezones import day_table, to_micros
+from recon.engine.intervals import assignment_intervals
+from recon.engine.proration import daily_quantities, merged_intervals, user_usage
 from tests.conftest import events_frame, make_event
 
 NOW = to_micros(datetime(2030, 1, 1, tzinfo=UTC))

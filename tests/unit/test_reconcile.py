@@ -5,7 +5,13 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from recon.reconcile import compared_rows, discrepancies, divided_half_even, summary_by, with_money
+from recon.reconcile.compare import (
+    compared_rows,
+    discrepancies,
+    divided_half_even,
+    summary_by,
+    with_money,
+)
 
 KEY = ["PARTNER_ORG_ID", "SUBSCRIPTION_ID", "SERVICE_NAME", "SKU"]
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from recon.api import Recon
-from recon.reports import ReportRequest
-from recon.vendor import IncomparableError
+from recon.reconcile.vendor import IncomparableError
+from recon.reports.model import ReportRequest
 
 OCT = {"start": date(2026, 10, 1), "end": date(2026, 10, 31)}
 

@@ -9,8 +9,10 @@ import polars as pl
 import pytest
 
 from recon.api import Recon
-from recon.errors import BadInputError, ConflictError, NotFoundError
-from recon.reports import ReportRequest, complete_report, register_report
+from recon.core.errors import BadInputError, ConflictError, NotFoundError
+from recon.reports.model import ReportRequest
+from recon.reports.registry import register_report
+from recon.reports.writer import complete_report
 
 OCT = {"start": date(2026, 10, 1), "end": date(2026, 10, 31)}
 
@@ -396,10 +398,10 @@ def _renamed_partner_event(tmp_path: Path) -> Path:
 
 
 def test_a_lake_processed_in_slices_of_customers_gives_the_same_usage(tmp_path, monkeypatch):
-    from recon.config import BillingZones
-    from recon.proration import ROW_GRAIN
-    from recon.reports import report_usage
-    from recon.rollup import SpilledUsage
+    from recon.core.config import BillingZones
+    from recon.engine.proration import ROW_GRAIN
+    from recon.reports.rollup import SpilledUsage
+    from recon.reports.usage import report_usage
 
     rc = Recon(tmp_path / "home")
     rc.ingest([Path(__file__).parents[2] / "data" / "sample", _renamed_partner_event(tmp_path)])
@@ -464,9 +466,9 @@ def test_usage_shared_as_arrow_gives_the_rows_of_the_frame(tmp_path):
     """The batch hands DuckDB one Arrow table for all four reports; rows must not change."""
     import pyarrow as pa
 
-    from recon.config import BillingZones
-    from recon.reports import report_usage
-    from recon.rollup import report_row_batches, shared_usage
+    from recon.core.config import BillingZones
+    from recon.reports.rollup import report_row_batches, shared_usage
+    from recon.reports.usage import report_usage
 
     rc = Recon(tmp_path / "home")
     rc.ingest([Path(__file__).parents[2] / "data" / "sample"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from recon.schemas import ContractError, report_categories, report_contract
+from recon.core.contracts import ContractError, report_categories, report_contract
 
 
 def test_report_columns_follow_the_rules_order():

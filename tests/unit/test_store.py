@@ -8,9 +8,9 @@ import time
 import pytest
 
 from recon.api import Recon
-from recon.errors import BadInputError, LockedError
-from recon.lake import HomeLayout
-from recon.store import home_lock
+from recon.core.errors import BadInputError, LockedError
+from recon.home.layout import HomeLayout
+from recon.home.lock import home_lock
 
 
 def _hold(root: str, ready, release) -> None:  # pragma: no cover - runs in a child process
@@ -67,7 +67,7 @@ def test_sql_reads_tables_and_lake_views(tmp_path):
 def _month_report(rc: Recon, report_type: str = "USER"):
     from datetime import date
 
-    from recon.reports import ReportRequest
+    from recon.reports.model import ReportRequest
 
     report = rc.create_report(
         ReportRequest(type=report_type, start=date(2026, 10, 1), end=date(2026, 10, 31))
@@ -106,7 +106,7 @@ def test_rows_stored_in_a_table_by_earlier_versions_move_to_files(tmp_path):
 
     import duckdb
 
-    from recon.store import REPORT_ROW_COLUMNS
+    from recon.home.store import REPORT_ROW_COLUMNS
 
     rc = Recon(tmp_path / "home")
     rc.ingest([Path(__file__).parents[2] / "data" / "sample"])

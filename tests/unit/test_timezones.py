@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from recon.timezones import day_table, first_instant, from_micros, to_micros
+from recon.core.timezones import day_table, first_instant, from_micros, to_micros
 
 HOUR = 3_600_000_000
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from recon.vendor import IncomparableError, detect_type, read_vendor_report
+from recon.reconcile.vendor import IncomparableError, detect_type, read_vendor_report
 
 HEADER = (
     "PARTNER_NAME,PARTNER_ORG_ID,SUBSCRIPTION_ID,SERVICE_NAME,SKU,DESCRIPTION,"

@@ -1,0 +1,1 @@
+"""Foundations every stage uses: errors, settings, contracts, quantities, time zones."""

@@ -1,0 +1,242 @@
+"""Column contracts, declared as data in `schemas/*.yaml` and checked with Pandera.
+
+The YAML files are the single source of truth: the ingest step derives its row checks from
+`events.yaml`, report writers validate every CSV against `report_<type>.yaml` before it is
+written, and finance or SQL users can read the same files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import polars as pl
+import yaml
+
+from recon.core.errors import BadInputError
+from recon.core.resources import schema_dir
+
+if TYPE_CHECKING:
+    import pandera.polars as pa
+
+ReportType = Literal["PARTNER", "CUSTOMER", "LOCATION", "USER"]
+Category = Literal["RECONCILIATION", "POINT_IN_TIME"]
+REPORT_TYPES: tuple[ReportType, ...] = ("PARTNER", "CUSTOMER", "LOCATION", "USER")
+CATEGORIES: tuple[Category, ...] = ("RECONCILIATION", "POINT_IN_TIME")
+
+DTYPES: dict[str, pl.DataType] = {
+    "string": pl.String(),
+    "int64": pl.Int64(),
+    "datetime_utc": pl.Datetime("us", "UTC"),
+}
+_DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One declared column: its type and the checks its values must pass."""
+
+    name: str
+    dtype: str = "string"
+    required: bool = False
+    input: bool = False
+    pattern: str | None = None
+    allowed: tuple[str, ...] | None = None
+    max_length: int | None = None
+    is_date: bool = False
+    reason: str | None = None
+
+    @classmethod
+    def from_yaml(cls, name: str, raw: dict[str, Any]) -> ColumnSpec:
+        """Build from one YAML entry."""
+        allowed = raw.get("allowed")
+        return cls(
+            name=name,
+            dtype=str(raw.get("dtype", "string")),
+            required=bool(raw.get("required", False)),
+            input=bool(raw.get("input", False)),
+            pattern=raw.get("pattern"),
+            allowed=tuple(str(a) for a in allowed) if allowed else None,
+            max_length=raw.get("max_length"),
+            is_date=bool(raw.get("date", False)),
+            reason=raw.get("reason"),
+        )
+
+
+@dataclass(frozen=True)
+class Contract:
+    """A named set of columns, optionally ordered, with a unique key."""
+
+    name: str
+    columns: tuple[ColumnSpec, ...]
+    key: tuple[str, ...]
+    ordered: bool = True
+    one_subject: bool = False
+
+    @property
+    def names(self) -> list[str]:
+        """Column names in contract order."""
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> ColumnSpec:
+        """The spec of one column."""
+        for spec in self.columns:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+    def pandera(self) -> pa.DataFrameSchema:
+        """The Pandera schema that checks a frame against this contract."""
+        return _pandera_schema(self)
+
+    def validate(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Check `frame` against the contract; raise `ContractError` if it fails."""
+        import pandera.errors  # noqa: PLC0415 - pandera is slow to import; only validation needs it
+
+        try:
+            validated: pl.DataFrame = self.pandera().validate(frame, lazy=True)
+        except pandera.errors.SchemaErrors as exc:
+            raise ContractError(self.name, exc.failure_cases) from exc
+        return validated
+
+
+class ContractError(BadInputError):
+    """A frame broke a contract; `failure_cases` lists column, check, value and row index."""
+
+    code = "SCHEMA_VIOLATION"
+
+    def __init__(self, contract: str, failure_cases: pl.DataFrame) -> None:
+        super().__init__(f"rows break the {contract} contract")
+        self.contract = contract
+        self.failure_cases = failure_cases
+
+    def summary(self, limit: int = 5, *, with_rows: bool = False) -> str:
+        """The first few failures as text: `COLUMN: check ('value')`."""
+        cases = (
+            self.failure_cases.head(limit).select("column", "check", "failure_case", "index").rows()
+        )
+        if with_rows:
+            return "; ".join(
+                f"row {'?' if index is None else index + 1}: {col} {case!r} fails {check}"
+                for col, check, case, index in cases
+            )
+        return "; ".join(f"{col}: {check} ({case!r})" for col, check, case, _ in cases)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(loaded, dict):
+        raise ValueError(f"{path} must hold a YAML mapping")
+    return loaded
+
+
+def _checks(spec: ColumnSpec) -> list[pa.Check]:
+    import pandera.polars as pa  # noqa: PLC0415
+
+    checks: list[pa.Check] = []
+    if spec.dtype != "string":
+        return checks
+    if spec.required:
+        checks.append(pa.Check.str_length(min_value=1, error="must not be empty"))
+    if spec.max_length is not None:
+        checks.append(pa.Check.str_length(max_value=spec.max_length))
+    if spec.allowed is not None:
+        allowed = [*spec.allowed, *([] if spec.required else [""])]
+        checks.append(pa.Check.isin(allowed))
+    if spec.pattern is not None:
+        checks.append(pa.Check.str_matches(spec.pattern))
+    if spec.is_date:
+        checks.append(pa.Check.str_matches(_DATE_PATTERN))
+        checks.append(
+            pa.Check(
+                lambda data: data.lazyframe.select(
+                    pl.col(data.key).str.to_date("%Y-%m-%d", strict=False).is_not_null()
+                ),
+                error="must be a real calendar date YYYY-MM-DD",
+            )
+        )
+    return checks
+
+
+def _exactly_one_subject(data: Any) -> pl.LazyFrame:
+    has_user = pl.col("USER_ID").str.len_chars() > 0
+    has_workspace = pl.col("WORKSPACE_ID").str.len_chars() > 0
+    result: pl.LazyFrame = data.lazyframe.select(has_user ^ has_workspace)
+    return result
+
+
+@cache
+def _pandera_schema(contract: Contract) -> pa.DataFrameSchema:
+    import pandera.polars as pa  # noqa: PLC0415
+
+    columns = {
+        spec.name: pa.Column(DTYPES[spec.dtype], checks=_checks(spec), nullable=False)
+        for spec in contract.columns
+    }
+    checks = []
+    if contract.one_subject:
+        checks.append(pa.Check(_exactly_one_subject, error="exactly one of USER_ID, WORKSPACE_ID"))
+    return pa.DataFrameSchema(
+        columns,
+        checks=checks,
+        strict=True,
+        ordered=contract.ordered,
+        unique=list(contract.key) or None,
+        name=contract.name,
+    )
+
+
+def _flat_contract(file_name: str, *, ordered_default: bool) -> Contract:
+    raw = _read_yaml(schema_dir() / file_name)
+    columns = tuple(ColumnSpec.from_yaml(c["name"], c) for c in raw["columns"])
+    return Contract(
+        name=str(raw["name"]),
+        columns=columns,
+        key=tuple(raw.get("unique", [])),
+        ordered=bool(raw.get("ordered", ordered_default)),
+    )
+
+
+@cache
+def events_contract() -> Contract:
+    """The canonical event contract (`schemas/events.yaml`)."""
+    return _flat_contract("events.yaml", ordered_default=True)
+
+
+@cache
+def catalog_contract() -> Contract:
+    """The package catalog contract (`schemas/catalog.yaml`)."""
+    return _flat_contract("catalog.yaml", ordered_default=False)
+
+
+@cache
+def prices_contract() -> Contract:
+    """The price list contract (`schemas/prices.yaml`)."""
+    return _flat_contract("prices.yaml", ordered_default=False)
+
+
+@cache
+def report_contract(report_type: ReportType, category: Category) -> Contract:
+    """The contract of one report type and category (`schemas/report_<type>.yaml`)."""
+    shared = _read_yaml(schema_dir() / "report_columns.yaml")["columns"]
+    raw = _read_yaml(schema_dir() / f"report_{report_type.lower()}.yaml")
+    variants = raw["categories"]
+    if category not in variants:
+        raise KeyError(f"{report_type} reports have no {category} category")
+    variant = variants[category]
+    columns = tuple(ColumnSpec.from_yaml(name, shared[name]) for name in variant["columns"])
+    return Contract(
+        name=f"{report_type} {category}",
+        columns=columns,
+        key=tuple(variant["key"]),
+        ordered=True,
+        one_subject=bool(raw.get("one_subject", False)),
+    )
+
+
+def report_categories(report_type: ReportType) -> tuple[Category, ...]:
+    """The categories a report type supports (PARTNER has no point-in-time variant)."""
+    raw = _read_yaml(schema_dir() / f"report_{report_type.lower()}.yaml")
+    return tuple(c for c in CATEGORIES if c in raw["categories"])

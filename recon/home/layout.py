@@ -1,0 +1,68 @@
+"""Where everything lives inside one recon home."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from recon.core.resources import default_catalog
+
+
+@dataclass(frozen=True)
+class HomeLayout:
+    """Paths inside one recon home."""
+
+    root: Path
+
+    @property
+    def events(self) -> Path:
+        """Accepted events, Hive-partitioned by UTC event date."""
+        return self.root / "lake" / "events"
+
+    @property
+    def quarantine(self) -> Path:
+        """Rejected rows, one Parquet file per ingest."""
+        return self.root / "lake" / "quarantine"
+
+    @property
+    def derived(self) -> Path:
+        """Intervals and anomalies recomputed from the lake after each ingest."""
+        return self.root / "lake" / "derived"
+
+    @property
+    def reports(self) -> Path:
+        """Completed report CSVs."""
+        return self.root / "reports"
+
+    @property
+    def store(self) -> Path:
+        """The DuckDB report store."""
+        return self.root / "recon.duckdb"
+
+    @property
+    def catalog(self) -> Path:
+        """The home's editable package catalog."""
+        return self.root / "catalog.csv"
+
+    @property
+    def spill(self) -> Path:
+        """Scratch space for work bigger than memory (DuckDB spills, usage parts)."""
+        return self.root / ".spill"
+
+    @property
+    def lock(self) -> Path:
+        """The lock file writers hold."""
+        return self.root / ".recon.lock"
+
+    def ensure(self) -> None:
+        """Create the folders and seed the catalog on first use."""
+        for folder in (self.events, self.quarantine, self.derived, self.reports):
+            folder.mkdir(parents=True, exist_ok=True)
+        if not self.catalog.exists():
+            shutil.copyfile(default_catalog(), self.catalog)
+
+
+def event_files(layout: HomeLayout) -> list[Path]:
+    """The lake's event part files, in a stable order."""
+    return sorted(layout.events.glob("event_date=*/*.parquet"))

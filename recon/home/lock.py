@@ -1,0 +1,67 @@
+"""The home's writer lock: one writing recon process at a time."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from recon.core.errors import LockedError
+from recon.home.layout import HomeLayout
+
+
+def _default_wait() -> float:
+    try:
+        return float(os.environ.get("RECON_LOCK_WAIT", "30"))
+    except ValueError:
+        return 30.0
+
+
+@contextmanager
+def home_lock(layout: HomeLayout, *, wait_seconds: float | None = None) -> Iterator[None]:
+    """Hold the home's writer lock; wait up to `wait_seconds`, then fail with the holder's PID.
+
+    The wait defaults to `RECON_LOCK_WAIT` seconds (30 when unset).
+    """
+    if wait_seconds is None:
+        wait_seconds = _default_wait()
+    layout.root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(layout.lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+                    raise LockedError(
+                        f"home {layout.root} is locked by PID {holder}",
+                        hint="wait for that recon process to finish, then try again",
+                    ) from None
+                time.sleep(0.05)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def pid_alive(pid: int | None) -> bool:
+    """True while process `pid` runs (a writer that ended can never finish its work)."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

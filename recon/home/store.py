@@ -1,0 +1,276 @@
+"""The embedded DuckDB report store: report registry, report rows, ingest ledger and views.
+
+Connections are short-lived (DuckDB lets one process write a file at a time), and writers
+hold the home's lock file first, so two recon processes never interleave their writes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from recon.home.layout import HomeLayout, event_files
+
+SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS reports (
+    id VARCHAR PRIMARY KEY,
+    type VARCHAR NOT NULL,
+    category VARCHAR NOT NULL,
+    billing_start_date DATE,
+    billing_end_date DATE,
+    sub_partner_org_id VARCHAR,
+    timezone VARCHAR NOT NULL,
+    as_of TIMESTAMPTZ,
+    created TIMESTAMPTZ NOT NULL,
+    status VARCHAR NOT NULL,
+    errors VARCHAR NOT NULL DEFAULT '[]',
+    csv_path VARCHAR,
+    row_count BIGINT,
+    total_quantity DECIMAL(38, 6),
+    completed_at TIMESTAMPTZ,
+    pid INTEGER
+);
+CREATE TABLE IF NOT EXISTS ingests (
+    ingest_id VARCHAR PRIMARY KEY,
+    started_at TIMESTAMPTZ NOT NULL,
+    finished_at TIMESTAMPTZ,
+    files INTEGER,
+    rows_read BIGINT,
+    accepted BIGINT,
+    duplicates BIGINT,
+    quarantined BIGINT
+);
+CREATE TABLE IF NOT EXISTS ingested_files (
+    ingest_id VARCHAR NOT NULL,
+    path VARCHAR NOT NULL,
+    sha256 VARCHAR,
+    format VARCHAR,
+    rows_read BIGINT,
+    accepted BIGINT,
+    duplicates BIGINT,
+    quarantined BIGINT,
+    error VARCHAR
+);
+CREATE TABLE IF NOT EXISTS reconciliations (
+    id VARCHAR PRIMARY KEY,
+    report_id VARCHAR NOT NULL,
+    report_type VARCHAR NOT NULL,
+    category VARCHAR NOT NULL,
+    billing_start_date DATE,
+    billing_end_date DATE,
+    vendor_file VARCHAR NOT NULL,
+    vendor_sha256 VARCHAR NOT NULL,
+    tolerance DECIMAL(18, 6) NOT NULL,
+    prices_file VARCHAR,
+    currency VARCHAR,
+    created TIMESTAMPTZ NOT NULL,
+    counts VARCHAR NOT NULL,
+    discrepancy_file VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS discrepancies (
+    reconciliation_id VARCHAR NOT NULL,
+    report_id VARCHAR NOT NULL,
+    class VARCHAR NOT NULL,
+    partner_org_id VARCHAR, subscription_id VARCHAR, customer_org_id VARCHAR,
+    user_id VARCHAR, workspace_id VARCHAR, service_name VARCHAR, sku VARCHAR,
+    location_id VARCHAR, license_id VARCHAR,
+    our_quantity DECIMAL(38, 6),
+    vendor_quantity DECIMAL(38, 6),
+    delta DECIMAL(38, 6),
+    money_delta DECIMAL(38, 6),
+    currency VARCHAR
+);
+"""
+_REPORT_LINES_SQL = """
+CREATE OR REPLACE VIEW report_lines AS
+    SELECT r.type, r.category, r.billing_start_date, r.billing_end_date, r.sub_partner_org_id,
+           r.timezone, r.created, l.*
+    FROM report_rows l JOIN reports r ON r.id = l.report_id
+    WHERE r.status = 'COMPLETED';
+"""
+
+# Every report's rows, as stored beside its CSV in `reports/<id>.parquet` and seen through
+# the `report_rows` view (lower-case report columns; absent ones null).
+REPORT_ROW_COLUMNS: dict[str, str] = {
+    "report_id": "VARCHAR",
+    "partner_name": "VARCHAR",
+    "partner_org_id": "VARCHAR",
+    "subscription_id": "VARCHAR",
+    "service_name": "VARCHAR",
+    "sku": "VARCHAR",
+    "description": "VARCHAR",
+    "consumption_start_date": "DATE",
+    "consumption_end_date": "DATE",
+    "quantity": "DECIMAL(38, 6)",
+    "customer_org_id": "VARCHAR",
+    "customer_external_id": "VARCHAR",
+    "subscriber_id": "VARCHAR",
+    "user_id": "VARCHAR",
+    "workspace_id": "VARCHAR",
+    "location_id": "VARCHAR",
+    "license_id": "VARCHAR",
+    "report_date": "TIMESTAMPTZ",
+}
+
+
+def report_rows_path(layout: HomeLayout, report_id: str) -> Path:
+    """Where a report's rows are stored for SQL (beside its CSV)."""
+    return layout.reports / f"{report_id}.parquet"
+
+
+def point_report_rows(con: duckdb.DuckDBPyConnection, layout: HomeLayout) -> None:
+    """(Re)define the `report_rows` view over the row files of the COMPLETED reports.
+
+    Called in the transaction that completes or deletes a report, so the view changes with
+    the report's status: rows of a report still being written, or of a failed one, are never
+    seen. A file someone removed by hand is left out rather than breaking every query.
+    """
+    ids = [
+        row[0]
+        for row in con.execute(
+            "SELECT id FROM reports WHERE status = 'COMPLETED' ORDER BY created, id"
+        ).fetchall()
+    ]
+    files = [p for p in (report_rows_path(layout, i) for i in ids) if p.exists()]
+    if files:
+        listed = ", ".join(sql_literal(p) for p in files)
+        columns = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in REPORT_ROW_COLUMNS.items())
+        body = f"SELECT {columns} FROM read_parquet([{listed}])"
+    else:
+        body = (
+            "SELECT "
+            + ", ".join(f"NULL::{t} AS {c}" for c, t in REPORT_ROW_COLUMNS.items())
+            + " WHERE false"
+        )
+    con.execute(f"CREATE OR REPLACE VIEW report_rows AS {body}")
+
+
+def _migrate_report_rows(con: duckdb.DuckDBPyConnection, layout: HomeLayout) -> None:
+    """Move rows from the `report_rows` table of earlier versions into per-report files."""
+    kind = con.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_name = 'report_rows'"
+    ).fetchone()
+    if kind is None or kind[0] != "BASE TABLE":
+        return
+    layout.reports.mkdir(parents=True, exist_ok=True)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        ids = con.execute("SELECT id FROM reports WHERE status = 'COMPLETED'").fetchall()
+        for (report_id,) in ids:
+            path = report_rows_path(layout, report_id)
+            if not path.exists():
+                tmp = path.with_name(f".{path.name}.tmp")
+                columns = ", ".join(REPORT_ROW_COLUMNS)
+                con.execute(
+                    f"COPY (SELECT {columns} FROM report_rows WHERE report_id = ?) "
+                    f"TO {sql_literal(tmp)} (FORMAT parquet, COMPRESSION zstd)",
+                    [report_id],
+                )
+                tmp.replace(path)
+        con.execute("DROP VIEW IF EXISTS report_lines")
+        con.execute("DROP TABLE report_rows")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+# Empty stand-ins for the lake views while a folder has no files yet.
+_EMPTY_VIEWS = {
+    "events": "SELECT NULL::VARCHAR AS event_id, NULL::TIMESTAMPTZ AS occurred_at, "
+    "NULL::VARCHAR AS action, NULL::VARCHAR AS partner_org_id, NULL::VARCHAR AS partner_name, "
+    "NULL::VARCHAR AS subscription_id, NULL::VARCHAR AS sub_partner_org_id, "
+    "NULL::VARCHAR AS customer_org_id, NULL::VARCHAR AS customer_external_id, "
+    "NULL::VARCHAR AS location_id, NULL::VARCHAR AS user_id, NULL::VARCHAR AS subscriber_id, "
+    "NULL::VARCHAR AS workspace_id, NULL::VARCHAR AS package, NULL::VARCHAR AS sku, "
+    "NULL::VARCHAR AS license_id, NULL::VARCHAR AS source_file, NULL::BIGINT AS source_row, "
+    "NULL::VARCHAR AS ingest_id, NULL::DATE AS event_date WHERE false",
+    "quarantine": "SELECT NULL::VARCHAR AS ingest_id, NULL::VARCHAR AS source_file, "
+    "NULL::VARCHAR AS source_sha256, NULL::BIGINT AS source_row, NULL::VARCHAR AS event_id, "
+    "NULL::VARCHAR AS reason, NULL::VARCHAR AS detail, NULL::VARCHAR AS original, "
+    "NULL::TIMESTAMPTZ AS quarantined_at WHERE false",
+}
+
+
+def sql_literal(text: str | Path) -> str:
+    """A SQL string literal for `text` (a path or a value; quotes doubled)."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def _lake_views(layout: HomeLayout) -> list[str]:
+    statements = []
+    if event_files(layout):
+        glob = sql_literal(layout.events / "event_date=*" / "*.parquet")
+        statements.append(
+            "CREATE OR REPLACE VIEW events AS SELECT * "
+            f"FROM read_parquet({glob}, hive_partitioning = true, union_by_name = true)"
+        )
+    else:
+        statements.append(f"CREATE OR REPLACE VIEW events AS {_EMPTY_VIEWS['events']}")
+    if any(layout.quarantine.glob("*.parquet")):
+        glob = sql_literal(layout.quarantine / "*.parquet")
+        statements.append(
+            f"CREATE OR REPLACE VIEW quarantine AS SELECT * FROM read_parquet({glob})"
+        )
+    else:
+        statements.append(f"CREATE OR REPLACE VIEW quarantine AS {_EMPTY_VIEWS['quarantine']}")
+    for name in ("intervals", "anomalies"):
+        path = layout.derived / f"{name}.parquet"
+        if path.exists():
+            statements.append(
+                f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({sql_literal(path)})"
+            )
+        else:  # not computed yet (recon sql computes them first when the lake has events)
+            statements.append(f"DROP VIEW IF EXISTS {name}")
+    return statements
+
+
+class Store:
+    """One home's DuckDB file."""
+
+    def __init__(self, layout: HomeLayout) -> None:
+        self.layout = layout
+        self._prepared = False
+        self._prepare_lock = threading.Lock()
+
+    @contextmanager
+    def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection in UTC.
+
+        The first writable connection of this Store creates the tables and (re)points the lake
+        views at the home's files; later ones do not touch the catalog, so threads of one
+        process can read while another writes. `refresh` re-points the views on demand.
+        """
+        path = self.layout.store
+        if read_only and not path.exists():
+            with self.connect():
+                pass
+        con = duckdb.connect(str(path), read_only=read_only)
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            if not read_only and not self._prepared:
+                with self._prepare_lock:
+                    if not self._prepared:
+                        self._prepare(con)
+            yield con
+        finally:
+            con.close()
+
+    def _prepare(self, con: duckdb.DuckDBPyConnection) -> None:
+        con.execute(SCHEMA_SQL)
+        _migrate_report_rows(con, self.layout)
+        point_report_rows(con, self.layout)
+        con.execute(_REPORT_LINES_SQL)
+        for statement in _lake_views(self.layout):
+            con.execute(statement)
+        self._prepared = True
+
+    def refresh(self) -> None:
+        """Create missing tables and re-point the lake views (after the lake changed)."""
+        self._prepared = False
+        with self.connect():
+            pass

@@ -1,0 +1,1 @@
+"""Ingest: provisioning logs in, validated events into the Parquet lake, bad rows quarantined."""

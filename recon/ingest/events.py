@@ -1,0 +1,339 @@
+"""Raw log rows → canonical events, each row accepted, a duplicate, or quarantined with a reason.
+
+Pure Polars transforms: the caller reads the files and passes every raw value as text, plus
+lineage columns: `_seq` (a global row order), `_source_file`, `_source_row`, `_original`
+(the row as it was read, as JSON) and optionally `_malformed` (why a row could not be parsed);
+any other column whose name starts with `_` is carried through untouched. Nothing here reads
+a file, the clock or a setting.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import polars as pl
+
+from recon.core.contracts import ColumnSpec, events_contract
+
+ACCEPTED: Final = "ACCEPTED"
+DUPLICATE: Final = "DUPLICATE"
+QUARANTINED: Final = "QUARANTINED"
+
+# Reason codes, machine-readable; the detail column says the specifics in words.
+MISSING_FIELD: Final = "MISSING_FIELD"
+FIELD_TOO_LONG: Final = "FIELD_TOO_LONG"
+INVALID_TIMESTAMP: Final = "INVALID_TIMESTAMP"
+NAIVE_TIMESTAMP: Final = "NAIVE_TIMESTAMP"
+TIMESTAMP_OUT_OF_RANGE: Final = "TIMESTAMP_OUT_OF_RANGE"
+INVALID_ACTION: Final = "INVALID_ACTION"
+INVALID_SUBJECT: Final = "INVALID_SUBJECT"
+UNKNOWN_PACKAGE: Final = "UNKNOWN_PACKAGE"
+SKU_MISMATCH: Final = "SKU_MISMATCH"
+CONFLICTING_DUPLICATE: Final = "CONFLICTING_DUPLICATE"
+MALFORMED_ROW: Final = "MALFORMED_ROW"
+
+REASONS: Final = (
+    MALFORMED_ROW,
+    MISSING_FIELD,
+    FIELD_TOO_LONG,
+    INVALID_TIMESTAMP,
+    NAIVE_TIMESTAMP,
+    TIMESTAMP_OUT_OF_RANGE,
+    INVALID_ACTION,
+    INVALID_SUBJECT,
+    UNKNOWN_PACKAGE,
+    SKU_MISMATCH,
+    CONFLICTING_DUPLICATE,
+)
+
+# Instants recon accepts; anything outside is a typo or a clock fault, not a billing event.
+EARLIEST_INSTANT: Final = "2000-01-01T00:00:00+00:00"
+LATEST_INSTANT: Final = "2100-01-01T00:00:00+00:00"
+
+_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_TIME = r"[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
+_OFFSET = r"(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)"
+AWARE_TIMESTAMP: Final = rf"^{_DATE}[Tt ]{_TIME}{_OFFSET}$"
+NAIVE_TIMESTAMP_PATTERN: Final = rf"^{_DATE}[Tt ]{_TIME}$|^{_DATE}$"
+
+
+def input_columns() -> list[ColumnSpec]:
+    """The event fields a log file provides, from `schemas/events.yaml`."""
+    return [c for c in events_contract().columns if c.input]
+
+
+def content_columns() -> list[str]:
+    """The fields that make an event what it is; two rows with the same values are identical."""
+    return [c.name for c in input_columns()]
+
+
+def normalized_raw(raw: pl.LazyFrame) -> pl.LazyFrame:
+    """Every input field present, as trimmed text, with a missing value as the empty string."""
+    present = set(raw.collect_schema().names())
+    if "_malformed" not in present:
+        raw = raw.with_columns(_malformed=pl.lit(None, pl.String))
+    fields = [
+        (pl.col(c.name).cast(pl.String) if c.name in present else pl.lit(None, pl.String))
+        .str.strip_chars()
+        .fill_null("")
+        .alias(c.name)
+        for c in input_columns()
+    ]
+    lineage = [c for c in raw.collect_schema().names() if c.startswith("_")]
+    return raw.select(*lineage, *fields)
+
+
+def _parsed_instant(column: str) -> pl.Expr:
+    """Parse an offset-carrying ISO 8601 text to a UTC instant at microsecond resolution."""
+    text = (
+        pl.col(column)
+        .str.replace(r"^(\S{10})[ t]", "${1}T")
+        .str.replace(r"[Zz]$", "+00:00")
+        .str.replace(r"([+-][0-9]{2})$", "${1}:00")
+        .str.replace(r"([+-][0-9]{2})([0-9]{2})$", "${1}:${2}")
+        .str.replace(r"T([0-9]{2}:[0-9]{2})([+-])", "T${1}:00${2}")
+    )
+    return text.str.to_datetime(
+        "%Y-%m-%dT%H:%M:%S%.f%:z", time_unit="us", time_zone="UTC", strict=False
+    )
+
+
+def _problem(reason: str, detail: pl.Expr) -> pl.Expr:
+    return pl.struct(reason=pl.lit(reason), detail=detail)
+
+
+def row_problems(rows: pl.LazyFrame, catalog: pl.DataFrame) -> pl.LazyFrame:
+    """Add `reason` and `detail`: the first check a row fails, or nulls when it passes them all.
+
+    The checks come from `schemas/events.yaml` (required, max_length, allowed) plus the rules
+    that span fields: the timestamp must carry an offset, exactly one subject, a known package,
+    and a SKU that agrees with the catalog.
+    """
+    specs = input_columns()
+    at = pl.col("occurred_at")
+    parsed = pl.col("_instant")  # parsed once, below; canonical_events reuses it
+    has_user = pl.col("user_id") != ""
+    has_workspace = pl.col("workspace_id") != ""
+    catalog_sku = pl.col("_catalog_sku")
+
+    checks: list[tuple[pl.Expr, pl.Expr]] = [
+        (
+            pl.col("_malformed").is_not_null(),
+            _problem(MALFORMED_ROW, pl.format("row cannot be parsed: {}", pl.col("_malformed"))),
+        )
+    ]
+    for spec in specs:
+        if spec.required:
+            checks.append(
+                (
+                    pl.col(spec.name) == "",
+                    _problem(
+                        MISSING_FIELD, pl.lit(f"required field {spec.name} is empty or absent")
+                    ),
+                )
+            )
+    for spec in specs:
+        if spec.max_length is not None:
+            checks.append(
+                (
+                    pl.col(spec.name).str.len_chars() > spec.max_length,
+                    _problem(
+                        FIELD_TOO_LONG,
+                        pl.format(
+                            f"{spec.name} is {{}} characters long, the limit is {spec.max_length}",
+                            pl.col(spec.name).str.len_chars(),
+                        ),
+                    ),
+                )
+            )
+    checks += [
+        (
+            at.str.contains(NAIVE_TIMESTAMP_PATTERN),
+            _problem(
+                NAIVE_TIMESTAMP,
+                pl.format("occurred_at '{}' has no UTC offset; add Z or an offset like +01:00", at),
+            ),
+        ),
+        (
+            ~at.str.contains(AWARE_TIMESTAMP) | parsed.is_null(),
+            _problem(
+                INVALID_TIMESTAMP,
+                pl.format("occurred_at '{}' is not an ISO 8601 instant", at.str.slice(0, 80)),
+            ),
+        ),
+        (
+            (parsed < pl.lit(EARLIEST_INSTANT).str.to_datetime(time_zone="UTC", time_unit="us"))
+            | (parsed >= pl.lit(LATEST_INSTANT).str.to_datetime(time_zone="UTC", time_unit="us")),
+            _problem(
+                TIMESTAMP_OUT_OF_RANGE,
+                pl.format("occurred_at '{}' is outside the years 2000-2099", at),
+            ),
+        ),
+    ]
+    for spec in specs:
+        if spec.allowed is not None:
+            checks.append(
+                (
+                    ~pl.col(spec.name).is_in(list(spec.allowed)),
+                    _problem(
+                        spec.reason or f"INVALID_{spec.name.upper()}",
+                        pl.format(
+                            f"{spec.name} '{{}}' is not one of {', '.join(spec.allowed)}",
+                            pl.col(spec.name).str.slice(0, 80),
+                        ),
+                    ),
+                )
+            )
+    checks += [
+        (
+            has_user & has_workspace,
+            _problem(INVALID_SUBJECT, pl.lit("both user_id and workspace_id are set; give one")),
+        ),
+        (
+            ~has_user & ~has_workspace,
+            _problem(INVALID_SUBJECT, pl.lit("neither user_id nor workspace_id is set; give one")),
+        ),
+        (
+            has_workspace & (pl.col("subscriber_id") != ""),
+            _problem(
+                INVALID_SUBJECT, pl.lit("subscriber_id goes with a user_id, not a workspace_id")
+            ),
+        ),
+        (
+            catalog_sku.is_null(),
+            _problem(
+                UNKNOWN_PACKAGE,
+                pl.format(
+                    "package '{}' is not in the catalog; add it to catalog.csv or fix the log",
+                    pl.col("package").str.slice(0, 80),
+                ),
+            ),
+        ),
+        (
+            (pl.col("sku") != "") & (pl.col("sku") != catalog_sku),
+            _problem(
+                SKU_MISMATCH,
+                pl.format(
+                    "sku '{}' does not match the catalog's '{}' for package {}",
+                    pl.col("sku").str.slice(0, 80),
+                    catalog_sku,
+                    pl.col("package"),
+                ),
+            ),
+        ),
+    ]
+
+    problem: pl.Expr = pl.lit(None, pl.Struct({"reason": pl.String, "detail": pl.String}))
+    for condition, outcome in reversed(checks):
+        problem = pl.when(condition).then(outcome).otherwise(problem)
+
+    skus = catalog.lazy().select(package=pl.col("package"), _catalog_sku=pl.col("sku"))
+    return (
+        rows.join(skus, on="package", how="left", maintain_order="left")
+        .with_columns(_instant=_parsed_instant("occurred_at"))
+        .with_columns(_problem=problem)
+        .with_columns(
+            reason=pl.col("_problem").struct.field("reason"),
+            detail=pl.col("_problem").struct.field("detail"),
+        )
+        .drop("_problem")
+    )
+
+
+def canonical_events(valid: pl.LazyFrame) -> pl.LazyFrame:
+    """Typed canonical events from rows that passed `row_problems` (SKU filled from the catalog).
+
+    `row_problems` leaves the parsed instant in `_instant`; it becomes `occurred_at` here.
+    """
+    return valid.with_columns(occurred_at=pl.col("_instant"), sku=pl.col("_catalog_sku")).drop(
+        "_instant"
+    )
+
+
+def classified_rows(
+    batch: pl.LazyFrame, stored: pl.LazyFrame, catalog: pl.DataFrame
+) -> pl.LazyFrame:
+    """Every raw row with `status` (ACCEPTED, DUPLICATE, QUARANTINED), `reason` and `detail`.
+
+    `stored` holds the events already in the lake (content columns only); a row whose event_id
+    is there with identical content is a DUPLICATE, with other content a CONFLICTING_DUPLICATE.
+    Inside the batch the first row of an event_id (by `_seq`) wins on the same terms.
+    """
+    content = content_columns()
+    checked = row_problems(normalized_raw(batch), catalog)
+    typed = canonical_events(checked).with_columns(
+        occurred_at=pl.when(pl.col("reason").is_null()).then(pl.col("occurred_at"))
+    )
+    seen = stored.select(content).rename({c: f"_stored_{c}" for c in content if c != "event_id"})
+    # Materialised once: three branches below read it, and re-running the checks per branch
+    # tripled the cost of a batch.
+    joined = (
+        typed.join(seen, on="event_id", how="left", maintain_order="left")
+        .collect(engine="in-memory")
+        .lazy()
+    )
+    in_store = pl.col("_stored_occurred_at").is_not_null()
+    same_as_store = pl.all_horizontal(
+        [pl.col(c).eq_missing(pl.col(f"_stored_{c}")) for c in content if c != "event_id"]
+    )
+    valid = pl.col("reason").is_null()
+    # Rows that are valid and new to the store compete inside the batch; the first one wins.
+    # Group-bys and joins, not windows: almost every event_id occurs once, and a window per
+    # event_id costs far more than a hash aggregation over the few that repeat.
+    contenders = joined.filter(valid & ~in_store)
+    firsts = contenders.group_by("event_id").agg(_first_seq=pl.col("_seq").min(), _copies=pl.len())
+    winners = (
+        contenders.join(firsts.filter(pl.col("_copies") > 1), on="event_id", how="inner")
+        .filter(pl.col("_seq") == pl.col("_first_seq"))
+        .select("event_id", *[pl.col(c).alias(f"_winner_{c}") for c in content if c != "event_id"])
+    )
+    joined = joined.join(
+        firsts.select("event_id", "_first_seq"), on="event_id", how="left", maintain_order="left"
+    ).join(winners, on="event_id", how="left", maintain_order="left")
+    same_as_winner = pl.all_horizontal(
+        [pl.col(c).eq_missing(pl.col(f"_winner_{c}")) for c in content if c != "event_id"]
+    )
+
+    status = (
+        pl.when(~valid)
+        .then(pl.lit(QUARANTINED))
+        .when(in_store & same_as_store)
+        .then(pl.lit(DUPLICATE))
+        .when(in_store)
+        .then(pl.lit(QUARANTINED))
+        .when(pl.col("_seq") == pl.col("_first_seq"))
+        .then(pl.lit(ACCEPTED))
+        .when(same_as_winner)
+        .then(pl.lit(DUPLICATE))
+        .otherwise(pl.lit(QUARANTINED))
+    )
+    conflict_detail = (
+        pl.when(in_store)
+        .then(
+            pl.format("event_id '{}' is already stored with different content", pl.col("event_id"))
+        )
+        .otherwise(
+            pl.format(
+                "event_id '{}' appears earlier in this ingest with different content",
+                pl.col("event_id"),
+            )
+        )
+    )
+    return (
+        joined.with_columns(status=status)
+        .with_columns(
+            reason=pl.when(valid & (pl.col("status") == QUARANTINED))
+            .then(pl.lit(CONFLICTING_DUPLICATE))
+            .otherwise(pl.col("reason")),
+            detail=pl.when(valid & (pl.col("status") == QUARANTINED))
+            .then(conflict_detail)
+            .otherwise(pl.col("detail")),
+        )
+        .drop(
+            [f"_stored_{c}" for c in content if c != "event_id"],
+            [f"_winner_{c}" for c in content if c != "event_id"],
+            "_first_seq",
+            "_catalog_sku",
+        )
+        .sort("_seq")
+    )

@@ -1,0 +1,1 @@
+"""Reconciliation: our reports against the vendor's files, the monthly batch, explain."""

@@ -1,0 +1,1 @@
+"""Reports: a request passes down once, request → registry → usage → roll-up → writer."""

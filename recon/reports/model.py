@@ -1,0 +1,77 @@
+"""What a caller asks for (ReportRequest) and what the registry holds (Report)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+
+from recon.core.contracts import (
+    Category,
+    ReportType,
+)
+from recon.core.timezones import iso_utc
+
+Status = Literal["IN_PROGRESS", "COMPLETED", "FAILED"]
+
+
+SORT_KEYS = {
+    "id": "id",
+    "billingStartDate": "billing_start_date",
+    "billingEndDate": "billing_end_date",
+    "status": "status",
+}
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """What a caller asks for; validated by `validate_request`."""
+
+    type: str
+    category: str = "RECONCILIATION"
+    start: date | None = None
+    end: date | None = None
+    sub_partner_org_id: str | None = None
+    timezone: str | None = None
+    as_of: datetime | None = None
+
+
+@dataclass
+class Report:
+    """One entry of the report registry."""
+
+    id: str
+    type: ReportType
+    category: Category
+    billing_start_date: date | None
+    billing_end_date: date | None
+    sub_partner_org_id: str | None
+    timezone: str
+    as_of: datetime | None
+    created: datetime
+    status: Status
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    csv_path: str | None = None
+    row_count: int | None = None
+    total_quantity: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The report as the Webex API names its fields, plus recon's own."""
+        return {
+            "id": self.id,
+            "status": self.status,
+            "type": self.type,
+            "category": self.category,
+            "billingStartDate": self.billing_start_date.isoformat()
+            if self.billing_start_date
+            else None,
+            "billingEndDate": self.billing_end_date.isoformat() if self.billing_end_date else None,
+            "subPartnerOrgId": self.sub_partner_org_id,
+            "timezone": self.timezone,
+            "asOf": iso_utc(self.as_of) if self.as_of else None,
+            "created": iso_utc(self.created),
+            "errors": self.errors,
+            "csvPath": self.csv_path,
+            "rowCount": self.row_count,
+            "totalQuantity": self.total_quantity,
+        }

@@ -1,0 +1,175 @@
+"""Publishing a report: validated CSV and typed Parquet rows, renamed into place atomically.
+
+A report is COMPLETED only after its CSV has been validated against its Pandera contract,
+written under a temporary name, flushed and renamed into place, and its rows committed to the
+store in the same transaction that flips its status. Anything else ends FAILED with errors.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Final
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from recon.core.contracts import (
+    ContractError,
+    report_contract,
+)
+from recon.core.csvsafe import neutralised
+from recon.home.store import REPORT_ROW_COLUMNS, Store, point_report_rows, report_rows_path
+from recon.reports.model import Report
+from recon.reports.registry import fail_report, get_report
+
+
+def complete_report(
+    store: Store, report: Report, rows: pl.DataFrame | Iterable[pl.DataFrame]
+) -> Report:
+    """Validate, write the CSV and the rows file atomically, then flip to COMPLETED.
+
+    `rows` may come in batches (in order): each is validated, appended to the temporary CSV
+    and to the temporary Parquet rows file that SQL reads, so a report of millions of rows
+    is never held whole. Both files are flushed and renamed into place, and the status flips
+    in the same transaction that adds the rows to the `report_rows` view. A batch that breaks
+    the contract removes both files and fails the report.
+    """
+    contract = report_contract(report.type, report.category)
+    batches = [rows] if isinstance(rows, pl.DataFrame) else rows
+    path = store.layout.reports / f"{report.id}.csv"
+    rows_path = report_rows_path(store.layout, report.id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    rows_tmp = rows_path.with_name(f".{rows_path.name}.tmp")
+    violation: ContractError | None = None
+    total = count = 0
+    try:
+        with tmp.open("wb") as handle, _RowsFile(rows_tmp) as stored:
+            header = True
+            for batch in batches:
+                try:
+                    contract.validate(batch)
+                except ContractError as exc:
+                    violation = exc
+                    break
+                neutralised(batch).write_csv(
+                    handle,
+                    include_header=header,
+                    quote_style="necessary",
+                    line_terminator="\n",
+                )
+                header = False
+                stored.append(report.id, batch)
+                total += _micros(batch)
+                count += batch.height
+            if header and violation is None:  # no rows: the header alone
+                empty = pl.DataFrame(schema=dict.fromkeys(contract.names, pl.String))
+                empty.write_csv(handle, quote_style="necessary", line_terminator="\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        if violation is None:
+            with store.connect() as con:
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    tmp.replace(path)
+                    rows_tmp.replace(rows_path)
+                    con.execute(
+                        "UPDATE reports SET status = 'COMPLETED', csv_path = ?, row_count = ?, "
+                        "total_quantity = CAST(? AS DECIMAL(38, 6)), completed_at = now() "
+                        "WHERE id = ?",
+                        [
+                            str(path),
+                            count,
+                            f"{total // 1_000_000}.{total % 1_000_000:06d}",
+                            report.id,
+                        ],
+                    )
+                    point_report_rows(con, store.layout)
+                    con.execute("COMMIT")
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    path.unlink(missing_ok=True)
+                    rows_path.unlink(missing_ok=True)
+                    raise
+                return get_report(con, report.id)
+    finally:
+        tmp.unlink(missing_ok=True)
+        rows_tmp.unlink(missing_ok=True)
+    assert violation is not None
+    return fail_report(
+        store,
+        report,
+        "SCHEMA_VIOLATION",
+        f"report rows break the {contract.name} contract: {violation.summary()}",
+    )
+
+
+_ROW_TYPES: Final[dict[str, pl.DataType]] = {
+    "report_id": pl.String(),
+    **{
+        c: pl.Date() if c.endswith("_date") and c != "report_date" else pl.String()
+        for c in REPORT_ROW_COLUMNS
+        if c != "report_id"
+    },
+    "quantity": pl.Decimal(38, 6),
+    "report_date": pl.Datetime("us", "UTC"),
+}
+
+
+def typed_rows(report_id: str, rows: pl.DataFrame) -> pl.DataFrame:
+    """Report rows as text → the typed, lower-case columns of the `report_rows` view."""
+    present = {c.lower(): c for c in rows.columns}
+    columns = []
+    for name, dtype in _ROW_TYPES.items():
+        if name == "report_id":
+            columns.append(pl.lit(report_id, pl.String).alias(name))
+            continue
+        if name not in present:
+            columns.append(pl.lit(None, dtype).alias(name))
+            continue
+        text = pl.col(present[name])
+        if dtype == pl.Date():
+            value = text.replace("", None).str.to_date("%Y-%m-%d")
+        elif name == "report_date":
+            value = text.replace("", None).str.to_datetime(
+                "%Y-%m-%dT%H:%M:%S%.fZ", time_zone="UTC", time_unit="us"
+            )
+        elif name == "quantity":
+            value = text.cast(dtype)
+        else:
+            value = text
+        columns.append(value.alias(name))
+    return rows.select(columns)
+
+
+class _RowsFile:
+    """A Parquet file written batch by batch (always with the full `report_rows` schema)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer: pq.ParquetWriter | None = None
+
+    def __enter__(self) -> _RowsFile:
+        return self
+
+    def append(self, report_id: str, rows: pl.DataFrame) -> None:
+        table = typed_rows(report_id, rows).to_arrow(compat_level=pl.CompatLevel.oldest())
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+        self._writer.write_table(table)
+
+    def __exit__(self, *_: object) -> None:
+        if self._writer is None:  # no rows: an empty file with the schema
+            empty = pl.DataFrame(schema=_ROW_TYPES).to_arrow(compat_level=pl.CompatLevel.oldest())
+            self._writer = pq.ParquetWriter(self.path, empty.schema, compression="zstd")
+        self._writer.close()
+        with self.path.open("rb") as handle:
+            os.fsync(handle.fileno())
+
+
+def _micros(rows: pl.DataFrame) -> int:
+    if not rows.height:
+        return 0
+    return int(rows["QUANTITY"].str.replace(".", "", literal=True).cast(pl.Int64).sum())

@@ -1,0 +1,1 @@
+"""Adapters over the public face: the command line, the HTTP API, and its tokens."""

@@ -1,0 +1,1 @@
+"""The Webex Wholesale Billing Reports API over HTTP (`recon serve`)."""

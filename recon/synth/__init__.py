@@ -1,0 +1,1 @@
+"""Synthetic data: sample provisioning logs and vendor reports with known discrepancies."""

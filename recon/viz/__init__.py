@@ -1,0 +1,1 @@
+"""Pictures: charts and the static HTML reconciliation summary."""
