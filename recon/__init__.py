@@ -6,7 +6,8 @@ The public face. A library user, the CLI and the HTTP server need nothing else::
 
     rc = Recon("data")
     rc.ingest(["data/sample"])
-    report = rc.create_report(ReportRequest(type="USER", start=date(2026, 10, 1), end=date(2026, 10, 31)))
+    october = ReportRequest(type="USER", start=date(2026, 10, 1), end=date(2026, 10, 31))
+    report = rc.create_report(october)
 
 Names load on first use, so `import recon` (and `recon --help`) stays cheap.
 """
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from recon.api import Recon
+    from recon.core.config import now, parse_instant
     from recon.core.errors import (
         BadInputError,
         ConflictError,
@@ -25,11 +27,15 @@ if TYPE_CHECKING:
         NotFoundError,
         ReconError,
     )
+    from recon.home.tokens import TokenRecord
     from recon.ingest.run import FileResult, IngestResult
     from recon.reconcile.explain import Explanation, Subject
     from recon.reconcile.monthly import MonthRun, TypeOutcome
     from recon.reconcile.run import ReconciliationResult
-    from recon.reports.model import Report, ReportRequest
+    from recon.reports.model import SORT_KEYS, Report, ReportRequest
+    from recon.reports.request import month_period
+    from recon.synth.generate import GeneratorSpec, generate
+    from recon.viz.html import write_reconciliation_html
 
 __version__ = "0.1.0"
 
@@ -50,13 +56,23 @@ _FACE: dict[str, str] = {
     "ConflictError": "recon.core.errors",
     "NotFoundError": "recon.core.errors",
     "LockedError": "recon.core.errors",
+    "SORT_KEYS": "recon.reports.model",
+    "TokenRecord": "recon.home.tokens",
+    "month_period": "recon.reports.request",
+    "now": "recon.core.config",
+    "parse_instant": "recon.core.config",
+    "GeneratorSpec": "recon.synth.generate",
+    "generate": "recon.synth.generate",
+    "write_reconciliation_html": "recon.viz.html",
 }
 
 __all__ = [
+    "SORT_KEYS",
     "BadInputError",
     "ConflictError",
     "Explanation",
     "FileResult",
+    "GeneratorSpec",
     "IngestResult",
     "LockedError",
     "MonthRun",
@@ -67,8 +83,14 @@ __all__ = [
     "Report",
     "ReportRequest",
     "Subject",
+    "TokenRecord",
     "TypeOutcome",
     "__version__",
+    "generate",
+    "month_period",
+    "now",
+    "parse_instant",
+    "write_reconciliation_html",
 ]
 
 

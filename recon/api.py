@@ -30,6 +30,7 @@ from recon.engine.proration import daily_quantities
 from recon.home.layout import HomeLayout, event_files
 from recon.home.lock import home_lock
 from recon.home.store import Store
+from recon.home.tokens import TokenRecord, create_token, find_token, load_tokens
 from recon.ingest.lake import lake_fingerprint, scan_events, scan_quarantine
 from recon.ingest.run import IngestResult, derived_stale, ingest_paths
 from recon.reconcile.explain import Explanation, Subject, explained
@@ -94,6 +95,31 @@ class Recon:
 
     def _reading(self) -> AbstractContextManager[None]:
         return nullcontext() if self._shared else home_lock(self.layout)
+
+    # ------------------------------------------------------------------ for the adapters
+    # What the CLI and the HTTP server need beyond reports; they use nothing but this face.
+
+    def create_token(
+        self, scope: str, sub_partner_org_id: str | None = None, note: str = ""
+    ) -> tuple[str, TokenRecord]:
+        """Make an API token for `recon serve`; the token is returned once, stored hashed."""
+        return create_token(self.home, scope, sub_partner_org_id, config.now(), note)
+
+    def find_token(self, presented: str) -> TokenRecord | None:
+        """The record of a presented bearer token, or None."""
+        return find_token(load_tokens(self.home), presented)
+
+    def exclusive(self, wait_seconds: float | None = None) -> AbstractContextManager[None]:
+        """Hold the home's writer lock for a whole session (what `recon serve` does).
+
+        Waits up to `wait_seconds` (default `RECON_LOCK_WAIT`), then raises `LockedError`.
+        """
+        return home_lock(self.layout, wait_seconds=wait_seconds)
+
+    def recover_interrupted(self) -> None:
+        """Mark reports whose process ended mid-way as FAILED (they can never finish)."""
+        with self.store.connect() as con:
+            fail_interrupted(con, self.layout.reports)
 
     @property
     def home(self) -> Path:

@@ -1,1 +1,1 @@
-"""The billing rules as pure Polars transforms: events to intervals (§3), intervals to usage (§4)."""
+"""The billing rules as pure Polars transforms: events → intervals (§3) → usage (§4)."""

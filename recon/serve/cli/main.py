@@ -27,13 +27,13 @@ from recon.api import Recon
 from recon.core import config
 from recon.core.errors import ReconError
 from recon.home.lock import home_lock
+from recon.home.tokens import create_token
 from recon.reconcile.explain import Subject
 from recon.reconcile.run import ReconciliationResult
 from recon.reports.model import Report, ReportRequest
 from recon.reports.request import month_period
 from recon.serve.http.server import BASE as SERVER_BASE
 from recon.serve.http.server import make_server
-from recon.serve.tokens import create_token
 
 app = typer.Typer(
     name="recon",

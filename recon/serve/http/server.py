@@ -29,9 +29,9 @@ from recon.api import Recon
 from recon.core import config
 from recon.core.errors import ConflictError, LockedError, NotFoundError, ReconError
 from recon.core.timezones import to_micros
+from recon.home.tokens import TokenRecord, find_token, load_tokens
 from recon.reports.model import SORT_KEYS, Report, ReportRequest
 from recon.reports.registry import fail_interrupted
-from recon.serve.tokens import TokenRecord, find_token, load_tokens
 
 BASE = "/v1/wholesale/billing/reports"
 DOWNLOAD_TTL = timedelta(minutes=30)
