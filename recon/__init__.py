@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from recon.api import Recon
-    from recon.core.config import now, parse_instant
+    from recon.core.config import debug, http_access_log, now, parse_instant
     from recon.core.errors import (
         BadInputError,
         ConflictError,
@@ -60,6 +60,8 @@ _FACE: dict[str, str] = {
     "TokenRecord": "recon.home.tokens",
     "month_period": "recon.reports.request",
     "now": "recon.core.config",
+    "debug": "recon.core.config",
+    "http_access_log": "recon.core.config",
     "parse_instant": "recon.core.config",
     "GeneratorSpec": "recon.synth.generate",
     "generate": "recon.synth.generate",
@@ -86,7 +88,9 @@ __all__ = [
     "TokenRecord",
     "TypeOutcome",
     "__version__",
+    "debug",
     "generate",
+    "http_access_log",
     "month_period",
     "now",
     "parse_instant",

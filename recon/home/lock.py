@@ -8,15 +8,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from recon.core import config
 from recon.core.errors import LockedError
 from recon.home.layout import HomeLayout
-
-
-def _default_wait() -> float:
-    try:
-        return float(os.environ.get("RECON_LOCK_WAIT", "30"))
-    except ValueError:
-        return 30.0
 
 
 @contextmanager
@@ -26,7 +20,7 @@ def home_lock(layout: HomeLayout, *, wait_seconds: float | None = None) -> Itera
     The wait defaults to `RECON_LOCK_WAIT` seconds (30 when unset).
     """
     if wait_seconds is None:
-        wait_seconds = _default_wait()
+        wait_seconds = config.lock_wait_seconds()
     layout.root.mkdir(parents=True, exist_ok=True)
     fd = os.open(layout.lock, os.O_RDWR | os.O_CREAT, 0o644)
     try:

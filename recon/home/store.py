@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from recon.home.files import write_with
 from recon.home.layout import HomeLayout, event_files
 
 SCHEMA_SQL = """
@@ -163,14 +164,16 @@ def _migrate_report_rows(con: duckdb.DuckDBPyConnection, layout: HomeLayout) -> 
         for (report_id,) in ids:
             path = report_rows_path(layout, report_id)
             if not path.exists():
-                tmp = path.with_name(f".{path.name}.tmp")
-                columns = ", ".join(REPORT_ROW_COLUMNS)
-                con.execute(
-                    f"COPY (SELECT {columns} FROM report_rows WHERE report_id = ?) "
-                    f"TO {sql_literal(tmp)} (FORMAT parquet, COMPRESSION zstd)",
-                    [report_id],
-                )
-                tmp.replace(path)
+
+                def copy(tmp: Path, report_id: str = report_id) -> None:
+                    con.execute(
+                        f"COPY (SELECT {', '.join(REPORT_ROW_COLUMNS)} FROM report_rows "
+                        f"WHERE report_id = ?) TO {sql_literal(tmp)} "
+                        "(FORMAT parquet, COMPRESSION zstd)",
+                        [report_id],
+                    )
+
+                write_with(path, copy)
         con.execute("DROP VIEW IF EXISTS report_lines")
         con.execute("DROP TABLE report_rows")
         con.execute("COMMIT")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from recon.core.errors import BadInputError
+from recon.home.files import write_text_atomically
 
 Scope = Literal["read", "write"]
 TOKEN_FILE = "tokens.json"
@@ -79,13 +80,8 @@ def create_token(
         note=note,
     )
     records = [*load_tokens(home), record]
-    home.mkdir(parents=True, exist_ok=True)
-    tmp = _path(home).with_suffix(".tmp")
-    tmp.write_text(
-        json.dumps({"tokens": [asdict(r) for r in records]}, indent=2) + "\n", encoding="utf-8"
-    )
-    tmp.chmod(0o600)
-    tmp.replace(_path(home))
+    text = json.dumps({"tokens": [asdict(r) for r in records]}, indent=2) + "\n"
+    write_text_atomically(_path(home), text, mode=0o600)
     return token, record
 
 

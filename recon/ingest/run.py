@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
+from recon.core import config
 from recon.core.contracts import events_contract
 from recon.home.files import write_atomically
 from recon.home.layout import HomeLayout, event_files
@@ -32,7 +33,6 @@ from recon.ingest.lake import (
 from recon.ingest.sources import (
     SourceFile,
     UnreadableFileError,
-    batch_rows,
     discover,
     originals,
     read_batches,
@@ -114,8 +114,8 @@ class _Chunk:
 def _chunks(
     sources: list[SourceFile], result: IngestResult, progress: Progress | None
 ) -> Iterator[_Chunk]:
-    """Batches of at most `batch_rows()` rows; small files are grouped, large ones split."""
-    limit = batch_rows()
+    """Batches of at most `RECON_INGEST_BATCH_ROWS` rows; small files grouped, large ones split."""
+    limit = config.ingest_batch_rows()
     pending: list[pl.DataFrame] = []
     columns: dict[int, list[str]] = {}
     pending_rows = 0

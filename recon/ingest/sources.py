@@ -4,20 +4,18 @@ Each batch carries the file's columns as text plus `_source_row` (the 1-based da
 header is not counted; for JSON Lines, non-blank lines), `_malformed` (why a row could not be
 parsed, else null) and `_original` (the row as read, as JSON, at most 64 KiB).
 
-Files are streamed in batches of at most `batch_rows` rows, so a log larger than memory is
-read in bounded memory. A well-formed CSV under `FAST_CSV_BYTES` is parsed by Polars in one go;
-anything else (larger, invalid UTF-8, ragged rows) goes through Python's csv module row by
-row, so that one bad row never costs the good rows of the same file. Only a file that cannot
-be read as its format at all raises `UnreadableFileError`.
+Files are streamed in batches of at most `RECON_INGEST_BATCH_ROWS` rows, so a log larger than
+memory is read in bounded memory. A well-formed CSV under `RECON_FAST_CSV_BYTES` is parsed by
+Polars in one go; anything else (larger, invalid UTF-8, ragged rows) goes through Python's csv
+module row by row, so that one bad row never costs the good rows of the same file. Only a file
+that cannot be read as its format at all raises `UnreadableFileError`.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
-import hashlib
 import json
-import os
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -25,20 +23,13 @@ from pathlib import Path
 
 import polars as pl
 
+from recon.core import config
 from recon.core.errors import BadInputError
+from recon.home.files import file_sha256
 
 SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
-FAST_CSV_BYTES = int(os.environ.get("RECON_FAST_CSV_BYTES", str(256 * 1024 * 1024)))
 ORIGINAL_LIMIT = 64 * 1024
 IDENTIFYING = ("event_id", "occurred_at", "action")
-
-
-def batch_rows() -> int:
-    """Rows per batch (RECON_INGEST_BATCH_ROWS, default 1 000 000)."""
-    try:
-        return max(1, int(os.environ.get("RECON_INGEST_BATCH_ROWS", "1000000")))
-    except ValueError:
-        return 1_000_000
 
 
 class UnreadableFileError(BadInputError):
@@ -63,14 +54,6 @@ class SkippedPath:
     reason: str
 
 
-def _digest(path: Path) -> str:
-    sha = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            sha.update(block)
-    return sha.hexdigest()
-
-
 def discover(paths: Iterable[Path]) -> tuple[list[SourceFile], list[SkippedPath]]:
     """Expand files and folders (recursively) into log files, sorted by path within a folder."""
     found: list[SourceFile] = []
@@ -84,7 +67,7 @@ def discover(paths: Iterable[Path]) -> tuple[list[SourceFile], list[SkippedPath]
                     SkippedPath(path, f"not a log file (expected {', '.join(sorted(SUFFIXES))})")
                 )
             return
-        found.append(SourceFile(path, kind, _digest(path), path.stat().st_size))
+        found.append(SourceFile(path, kind, file_sha256(path), path.stat().st_size))
 
     for path in paths:
         if path.is_dir():
@@ -156,7 +139,7 @@ def _printable(text: str) -> str:
 
 def _csv_fast(source: SourceFile) -> pl.DataFrame | None:
     """The whole file through Polars, or None when it needs the careful path."""
-    if source.size > FAST_CSV_BYTES:
+    if source.size > config.fast_csv_bytes():
         return None
     data = source.path.read_bytes()
     if data.startswith(codecs.BOM_UTF8):
@@ -370,7 +353,7 @@ def _parquet_batches(source: SourceFile, size: int) -> Iterator[pl.DataFrame]:
 
 def read_batches(source: SourceFile, size: int | None = None) -> Iterator[pl.DataFrame]:
     """The raw rows of one file, in batches; every value is text (or null when absent)."""
-    size = size or batch_rows()
+    size = size or config.ingest_batch_rows()
     if source.kind == "csv":
         batches = _csv_batches(source, size)
     elif source.kind == "jsonl":

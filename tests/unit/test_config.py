@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from recon.core.config import BillingZones, load_settings, now, parse_instant, resolve_home
+from recon.core.config import (
+    BillingZones,
+    engine_slice_events,
+    fast_csv_bytes,
+    ingest_batch_rows,
+    load_settings,
+    lock_wait_seconds,
+    now,
+    parse_instant,
+    resolve_home,
+)
 from recon.core.errors import BadInputError
+from tests.conftest import RECON, raw_row
 
 
 def test_home_comes_from_the_argument_then_the_environment_then_data(monkeypatch, tmp_path):
@@ -58,3 +72,58 @@ def test_broken_recon_toml_is_a_clear_error(tmp_path):
     (tmp_path / "recon.toml").write_text("[billing\n")
     with pytest.raises(BadInputError, match="is not valid TOML"):
         load_settings(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "read"),
+    [
+        ("RECON_SLICE_EVENTS", "lots", engine_slice_events),
+        ("RECON_SLICE_EVENTS", "0", engine_slice_events),
+        ("RECON_INGEST_BATCH_ROWS", "-5", ingest_batch_rows),
+        ("RECON_FAST_CSV_BYTES", "1e9", fast_csv_bytes),
+        ("RECON_LOCK_WAIT", "soon", lock_wait_seconds),
+        ("RECON_LOCK_WAIT", "nan", lock_wait_seconds),
+    ],
+)
+def test_a_bad_setting_is_an_error_naming_the_variable(monkeypatch, variable, value, read):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(BadInputError, match=f"^{variable}='{value}' is not"):
+        read()
+
+
+def test_settings_parse_and_default(monkeypatch):
+    for variable in ("RECON_SLICE_EVENTS", "RECON_INGEST_BATCH_ROWS", "RECON_FAST_CSV_BYTES"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("RECON_LOCK_WAIT", "")
+    assert engine_slice_events() == 4_000_000
+    assert ingest_batch_rows() == 1_000_000
+    assert fast_csv_bytes() == 268_435_456
+    assert lock_wait_seconds() == 30.0
+    monkeypatch.setenv("RECON_SLICE_EVENTS", "700")
+    monkeypatch.setenv("RECON_FAST_CSV_BYTES", "0")
+    monkeypatch.setenv("RECON_LOCK_WAIT", "0.5")
+    assert (engine_slice_events(), fast_csv_bytes(), lock_wait_seconds()) == (700, 0, 0.5)
+
+
+def test_a_bad_setting_never_breaks_an_import(tmp_path):
+    """The ingest modules once read RECON_FAST_CSV_BYTES with a bare int() at import."""
+    env = {**os.environ, "RECON_FAST_CSV_BYTES": "big"}
+    code = "import recon.ingest.run, recon.ingest.sources, recon.api"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_cli_names_a_bad_setting(tmp_path, write_csv):
+    log = write_csv("events.csv", [raw_row()])
+    env = {**os.environ, "RECON_INGEST_BATCH_ROWS": "many"}
+    done = subprocess.run(
+        [RECON, "--home", str(tmp_path / "home"), "ingest", str(log)],
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "RECON_INGEST_BATCH_ROWS='many' is not a whole number" in done.stderr
