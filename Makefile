@@ -57,13 +57,13 @@ test-thorough: install ## The suite with many more examples, 100 kills per crash
 	HYPOTHESIS_PROFILE=thorough RECON_KILLS=100 RECON_MEMORY_ROWS=200000 $(BIN)/python -m pytest
 
 check: install ## Lint, format check and type check
-	$(BIN)/ruff check recon tests notebooks
-	$(BIN)/ruff format --check recon tests notebooks
+	$(BIN)/ruff check recon tests benchmarks notebooks
+	$(BIN)/ruff format --check recon tests benchmarks notebooks
 	$(BIN)/mypy
 
 format: install ## Apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix recon tests notebooks
-	$(BIN)/ruff format recon tests notebooks
+	$(BIN)/ruff check --fix recon tests benchmarks notebooks
+	$(BIN)/ruff format recon tests benchmarks notebooks
 
 lock: install ## Re-pin requirements.lock from pyproject.toml (needs the package registry)
 	$(BIN)/python -m pip install --quiet uv
@@ -77,10 +77,10 @@ sample: install ## Regenerate data/sample and its vendor reports in data/vendor 
 		--vendor-month 2026-10 --vendor-dir data/vendor
 
 bench: install ## Time the monthly pipeline at 100k, 1M, 10M subjects vs floor and naive peers
-	$(BIN)/python -m tests.bench.run $(if $(SCALES),--scales $(SCALES))
+	$(BIN)/python -m benchmarks.run $(if $(SCALES),--scales $(SCALES))
 
 bench-lake: install ## Ingest ~120M events month by month, then run October over that lake
-	$(BIN)/python -m tests.bench.lake
+	$(BIN)/python -m benchmarks.lake
 
 golden: install ## Regenerate tests/golden/ on purpose (review the diff before committing)
 	RECON_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py

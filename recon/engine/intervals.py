@@ -180,7 +180,7 @@ def _within_segment(values: pl.Expr) -> pl.Expr:
     return pl.when(owner == pl.col("_seg")).then(values.backward_fill())
 
 
-def _segmented(
+def segmented_events(
     ordered: pl.LazyFrame, *, group: list[str] = _GROUP, no_key: pl.Expr | None = None
 ) -> pl.LazyFrame:
     """Each event with its group, its segment and whether it closes the segment.
@@ -287,9 +287,17 @@ def unordered_intervals(events: pl.LazyFrame, catalog: pl.DataFrame) -> pl.DataF
 
 def intervals_of_ordered(events: pl.LazyFrame, *, ordered: bool = True) -> pl.LazyFrame:
     """The intervals of events already in rule order (each group together, in time order)."""
-    intervals = _intervals_of_segments(_segments(_segmented(events)))
+    intervals = intervals_of_segmented(segmented_events(events))
     typed = intervals.select([pl.col(c).cast(t) for c, t in INTERVAL_SCHEMA.items()])
     return typed.sort([*KEY, "start"]) if ordered else typed
+
+
+def intervals_of_segmented(segmented: pl.LazyFrame) -> pl.LazyFrame:
+    """The rules' intervals from `segmented_events` (untyped, unordered).
+
+    Public with `segmented_events` so the rules can run on other encodings of the ids.
+    """
+    return _intervals_of_segments(_segments(segmented))
 
 
 def _intervals_of_segments(segments: pl.LazyFrame) -> pl.LazyFrame:

@@ -5,8 +5,8 @@ times whole processes, each on its own: `recon ingest`, `recon run --month` (int
 proration → all four reports) in each zone, the floor, and the two naive peers. Ratios between
 processes of the same run are what to read: they survive a noisy or slower machine.
 
-    python -m tests.bench.run                      # 100k, 1M and 10M subjects, UTC and London
-    python -m tests.bench.run --scales 100000      # one quick scale
+    python -m benchmarks.run                      # 100k, 1M and 10M subjects, UTC and London
+    python -m benchmarks.run --scales 100000      # one quick scale
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 MONTH = "2026-10"
 START, END = "2026-10-01", "2026-10-31"
 NOW = "2026-11-21T12:00:00Z"
@@ -116,7 +116,7 @@ def recon(home: Path, *args: str) -> list[str]:
 
 def baseline(*args: str) -> list[str]:
     """The argv of a baseline process."""
-    return [sys.executable, "-m", "tests.bench.baselines", *args]
+    return [sys.executable, "-m", "benchmarks.baselines", *args]
 
 
 def ensure_logs(data: Path, subjects: int) -> Path:
@@ -407,7 +407,7 @@ def main() -> int:
     parser.add_argument(
         "--peers-up-to", type=int, default=None, help="run the naive peers only up to this scale"
     )
-    parser.add_argument("--out", type=Path, default=ROOT / "tests" / "bench" / "results.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.json")
     args = parser.parse_args()
     scales = [int(s.replace("_", "")) for s in args.scales.split(",") if s]
     zones = [z for z in args.zones.split(",") if z]

@@ -1,6 +1,6 @@
-"""Print `tests/bench/results.json` as the Markdown tables the README shows.
+"""Print `benchmarks/results.json` as the Markdown tables the README shows.
 
-python -m tests.bench.table [results.json]
+python -m benchmarks.table [results.json]
 """
 
 from __future__ import annotations

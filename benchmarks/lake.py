@@ -5,9 +5,9 @@ shifted back by 31, 61 and 92 days with their event ids prefixed, as the history
 earlier months. Each month is ingested as its own process into one home, oldest last (so the
 lake grows by ~30M events per ingest: equal times mean ingest does not slow down as the lake
 grows), then `recon run --month 2026-10` runs over the whole lake, in UTC. Every process is
-timed with its own peak RSS. Results go to `tests/bench/results-lake.json`.
+timed with its own peak RSS. Results go to `benchmarks/results-lake.json`.
 
-    python -m tests.bench.lake            # needs ~30 GB of disk under .bench/
+    python -m benchmarks.lake            # needs ~30 GB of disk under .bench/
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
-from tests.bench.run import MONTH, NOW, ROOT, console, ensure_logs, machine, recon, run_process
+from benchmarks.run import MONTH, NOW, ROOT, console, ensure_logs, machine, recon, run_process
 
 SUBJECTS = 10_000_000
 SHIFTS = {"m1": 31, "m2": 61, "m3": 92}
@@ -71,7 +71,7 @@ def main() -> None:
     """Build the lake month by month and run the month over it."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=ROOT / ".bench")
-    parser.add_argument("--out", type=Path, default=ROOT / "tests" / "bench" / "results-lake.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results-lake.json")
     args = parser.parse_args()
     data: Path = args.data
     logs = ensure_logs(data, SUBJECTS)

@@ -13,7 +13,7 @@ Both must give the same rows, quantities and days (checked; an attribute chosen 
 time could differ, since codes do not sort like text). The reports stage is not covered.
 Not used by the engine or the tests.
 
-    python -m tests.bench.coded .bench/home-1000000
+    python -m benchmarks.coded .bench/home-1000000
 """
 
 from __future__ import annotations
@@ -119,8 +119,10 @@ def coded_order(events: pl.LazyFrame, base_packages: pl.Series) -> pl.DataFrame:
 
 def coded_intervals(ordered: pl.DataFrame) -> pl.DataFrame:
     """The engine's own rules (`recon.engine.intervals`), run on the integer columns."""
-    segmented = rules._segmented(ordered.lazy(), group=GROUP, no_key=pl.lit(NO_KEY, pl.UInt64))
-    return rules._intervals_of_segments(rules._segments(segmented)).collect()
+    segmented = rules.segmented_events(
+        ordered.lazy(), group=GROUP, no_key=pl.lit(NO_KEY, pl.UInt64)
+    )
+    return rules.intervals_of_segmented(segmented).collect()
 
 
 def latest(column: str, at: str, *, filled: bool = False) -> pl.Expr:

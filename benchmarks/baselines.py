@@ -1,10 +1,10 @@
 """The baselines `make bench` times beside the engine, each run as its own process.
 
-    python -m tests.bench.baselines floor     HOME MONTH ZONE
-    python -m tests.bench.baselines intervals HOME MONTH ZONE INTERVALS_DIR
-    python -m tests.bench.baselines polars    INTERVALS_DIR MONTH ZONE OUT.parquet
-    python -m tests.bench.baselines duckdb    INTERVALS_DIR MONTH ZONE OUT.parquet
-    python -m tests.bench.baselines closed-form INTERVALS_DIR MONTH ZONE OUT.parquet
+    python -m benchmarks.baselines floor     HOME MONTH ZONE
+    python -m benchmarks.baselines intervals HOME MONTH ZONE INTERVALS_DIR
+    python -m benchmarks.baselines polars    INTERVALS_DIR MONTH ZONE OUT.parquet
+    python -m benchmarks.baselines duckdb    INTERVALS_DIR MONTH ZONE OUT.parquet
+    python -m benchmarks.baselines closed-form INTERVALS_DIR MONTH ZONE OUT.parquet
 
 - **floor**: a bare scan of the event lake plus the group-by the USER report needs (its row
   grain), no rules applied. No correct engine can beat it: it reads the same bytes and groups
