@@ -327,7 +327,7 @@ _FIRST_OF_RUN: Final = {*KEY, "kind", *ATTRIBUTES}
 
 def assignment_anomalies(events: pl.LazyFrame, catalog: pl.DataFrame) -> pl.LazyFrame:
     """DUPLICATE_ASSIGN, ORPHAN_UNASSIGN and IMPLICIT_PACKAGE_CHANGE, one row per event."""
-    segmented = _segmented(ordered_events(events, catalog))
+    segmented = segmented_events(ordered_events(events, catalog))
     segments = _segments(segmented)
     common = ["event_id", "occurred_at", *KEY]
     orphans = segmented.filter(~pl.col("is_assign") & ~pl.col("closes")).select(

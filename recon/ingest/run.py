@@ -50,6 +50,7 @@ class FileResult:
     duplicates: int = 0
     quarantined: int = 0
     error: str | None = None
+    sha256: str | None = None
 
 
 @dataclass
@@ -121,7 +122,7 @@ def _chunks(
     pending_rows = 0
     seq = 0
     for number, source in enumerate(sources, start=1):
-        outcome = FileResult(path=str(source.path), format=source.kind)
+        outcome = FileResult(path=str(source.path), format=source.kind, sha256=source.sha256)
         result.files.append(outcome)
         if progress:
             progress(f"reading {source.path.name}", number, len(sources))
@@ -335,10 +336,11 @@ def _record(result: IngestResult, layout: HomeLayout, at: datetime) -> None:
         )
         for f in result.files:
             con.execute(
-                "INSERT INTO ingested_files VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     result.ingest_id,
                     f.path,
+                    f.sha256,
                     f.format,
                     f.rows_read,
                     f.accepted,

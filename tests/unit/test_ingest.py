@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from datetime import UTC, datetime
@@ -177,6 +178,14 @@ def test_store_views_show_the_lake_and_the_ledger(home, write_csv):
     assert rc.sql("SELECT reason FROM quarantine").item() == "INVALID_ACTION"
     assert rc.sql("SELECT count(*) FROM intervals").item() == 1
     assert rc.sql("SELECT rows_read, accepted, quarantined FROM ingested_files").row(0) == (2, 1, 1)
+
+
+def test_the_ledger_keeps_each_files_digest(home, write_csv):
+    path = write_csv("d.csv", [raw_row(event_id="e1")])
+    result = Recon(home).ingest([path])
+    expected = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert result.files[0].sha256 == expected
+    assert Recon(home).sql("SELECT sha256 FROM ingested_files").item() == expected
 
 
 def test_missing_path_is_reported(home, tmp_path):
