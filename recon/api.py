@@ -11,55 +11,37 @@ Example::
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from contextlib import AbstractContextManager, nullcontext
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
-import duckdb
 import pendulum
 import polars as pl
 
 from recon.core import config
-from recon.core.contracts import REPORT_TYPES, ReportType
+from recon.core.contracts import ReportType
 from recon.core.csvsafe import restored
-from recon.core.errors import BadInputError, ConflictError, NotFoundError, ReconError
+from recon.core.errors import BadInputError, NotFoundError
 from recon.core.timezones import day_table, to_micros
 from recon.engine.intervals import assignment_intervals
 from recon.engine.proration import daily_quantities
 from recon.home.layout import HomeLayout, event_files
 from recon.home.lock import home_lock
+from recon.home.sql import read_only_query
 from recon.home.store import Store
 from recon.home.tokens import TokenRecord, create_token, find_token, load_tokens
-from recon.ingest.lake import lake_fingerprint, scan_events, scan_quarantine
-from recon.ingest.run import IngestResult, derived_stale, ingest_paths
+from recon.ingest.lake import scan_events, scan_quarantine
+from recon.ingest.run import IngestResult, Progress, derived_stale, ingest_paths
 from recon.reconcile.explain import Explanation, Subject, explained
-from recon.reconcile.monthly import MonthRun, TypeOutcome, vendor_files_by_type
+from recon.reconcile.monthly import MonthRun, build_and_compare, report_to_reuse
 from recon.reconcile.run import ReconciliationResult, reconcile_report
+from recon.reports.build import build_registered, local_today, register_request
 from recon.reports.derived import refresh_derived
 from recon.reports.model import Report, ReportRequest
-from recon.reports.registry import (
-    delete_report,
-    fail_interrupted,
-    fail_report,
-    get_report,
-    list_reports,
-    register_report,
-)
-from recon.reports.request import month_period, validate_request
-from recon.reports.rollup import Usage, shared_usage
-from recon.reports.usage import (
-    compute_report_batches,
-    customer_zones,
-    load_catalog_for,
-    report_usage,
-    usage_key,
-)
-from recon.reports.writer import complete_report
-
-Progress = Callable[[str, int, int], None]
-
-_READ_ONLY_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
+from recon.reports.registry import delete_report, fail_interrupted, get_report, list_reports
+from recon.reports.request import month_period
+from recon.reports.usage import UsageCache, customer_zones, load_catalog_for
 
 __all__ = ["Recon", "Report", "ReportRequest"]
 
@@ -88,7 +70,7 @@ class Recon:
         self.store = Store(self.layout)
         self._shared = shared_process
         self._thread_lock = threading.RLock()
-        self._usage_cache: tuple[tuple[object, ...], Usage] | None = None
+        self._usage_cache = UsageCache(self.layout)
 
     def _writing(self) -> AbstractContextManager[None]:
         return self._thread_lock if self._shared else home_lock(self.layout)  # type: ignore[return-value]
@@ -121,6 +103,22 @@ class Recon:
         with self.store.connect() as con:
             fail_interrupted(con, self.layout.reports)
 
+    def ensure_home(self) -> None:
+        """Create the home's folders and seed its catalog (a server starting on a new home)."""
+        self.layout.ensure()
+
+    def server_secret(self) -> bytes:
+        """The key `recon serve` signs download links with, created (mode 0600) on first use."""
+        # Imported here: only `recon serve` needs them.
+        import secrets  # noqa: PLC0415
+
+        from recon.home.files import write_bytes_atomically  # noqa: PLC0415
+
+        path = self.layout.root / ".server-secret"
+        if not path.exists():
+            write_bytes_atomically(path, secrets.token_hex(32).encode(), mode=0o600)
+        return path.read_text().strip().encode()
+
     @property
     def home(self) -> Path:
         """The home folder."""
@@ -151,8 +149,7 @@ class Recon:
 
     def today(self, zone: str | None = None) -> pendulum.Date:
         """Today's date in the billing time zone."""
-        name = config.check_zone(zone) if zone else self.settings.zones.default
-        return pendulum.instance(config.now()).in_timezone(name).date()
+        return local_today(config.check_zone(zone) if zone else self.settings.zones.default)
 
     def create_report(self, request: ReportRequest, progress: Progress | None = None) -> Report:
         """Create a report and compute it now; returns it COMPLETED or FAILED.
@@ -167,65 +164,27 @@ class Recon:
 
         Returns the report and the normalised request to pass to `build_report`.
         """
-        if request.timezone:
-            config.check_zone(request.timezone)
-        valid = validate_request(request, self.today(request.timezone))
-        with self._writing():
-            self.layout.ensure()
-            self.catalog()  # a broken catalog is a bad request, not a failed report
-            return register_report(self.store, valid, self.settings.zones, config.now()), valid
+        return register_request(
+            self.store, request, self.settings.zones, self.catalog, self._writing()
+        )
 
     def build_report(
         self, report: Report, request: ReportRequest, progress: Progress | None = None
     ) -> Report:
-        """Compute a registered report: COMPLETED with its CSV, or FAILED with errors."""
-        with self._writing():
-            catalog = self.catalog()
-            created = report.created
-            valid = request
-            try:
-                if progress:
-                    progress("computing intervals and quantities", 1, 3)
-                rows = compute_report_batches(
-                    self.layout,
-                    catalog,
-                    valid,
-                    self.settings.zones,
-                    created,
-                    self._usage(catalog, valid, created),
-                )
-                if progress:
-                    progress("validating and writing the report", 2, 3)
-                done = complete_report(self.store, report, rows)
-                if progress:
-                    progress("done", 3, 3)
-                return done
-            except ReconError as exc:
-                return fail_report(self.store, report, exc.code, str(exc))
-            except Exception as exc:
-                fail_report(self.store, report, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
-                raise
+        """Compute a registered report: COMPLETED with its CSV, or FAILED with errors.
 
-    def _usage(self, catalog: pl.DataFrame, request: ReportRequest, now: datetime) -> Usage:
-        """USER usage for a request, shared by every report type of the same period.
-
-        The monthly batch builds four report types from one computation. The cache holds one
-        entry and is keyed by the lake's files, the catalog and what `usage_key` names, so a
-        new ingest or another period recomputes.
+        USER usage is cached between calls: the report types of one period share it.
         """
-        key = (
-            lake_fingerprint(self.layout),
-            catalog.hash_rows().sum(),
-            catalog.height,
-            usage_key(request, self.settings.zones, now),
-        )
-        cached = self._usage_cache
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        self._usage_cache = None  # let the old one go before computing the new one
-        usage = shared_usage(report_usage(self.layout, catalog, request, self.settings.zones, now))
-        self._usage_cache = (key, usage)
-        return usage
+        with self._writing():
+            return build_registered(
+                self.store,
+                report,
+                request,
+                self.catalog(),
+                self.settings.zones,
+                self._usage_cache,
+                progress,
+            )
 
     def get_report(self, report_id: str) -> Report:
         """One report by id."""
@@ -304,59 +263,29 @@ class Recon:
         run = MonthRun(month=month)
         paths = [Path(p) for p in logs]
         if paths:
-            run.ingest = self.ingest(paths, progress)
-            if run.ingest.failed_files:
-                run.problems += [f.error or f.path for f in run.ingest.failed_files]
-        vendor_files: dict[ReportType, Path] = {}
-        if vendor_dir is not None:
-            vendor_files, problems = vendor_files_by_type(Path(vendor_dir), month)
-            run.problems += problems
-        for number, report_type in enumerate(REPORT_TYPES, start=1):
-            if progress:
-                progress(f"{report_type} report for {month}", number, len(REPORT_TYPES))
-            outcome = TypeOutcome(type=report_type)
-            run.outcomes.append(outcome)
-            try:
-                outcome.report, outcome.reused = self._month_report(
-                    report_type, start, end, zone, regenerate
-                )
-                if outcome.report.status != "COMPLETED":
-                    outcome.error = "; ".join(e["description"] for e in outcome.report.errors)
-                    continue
-                vendor = vendor_files.get(report_type)
-                if vendor is not None:
-                    outcome.vendor_file = str(vendor)
-                    outcome.reconciliation = self.reconcile(
-                        outcome.report.id, vendor, tolerance, prices
-                    )
-            except ReconError as exc:
-                outcome.error = str(exc)
-        return run
+            run.add_ingest(self.ingest(paths, progress))
+        vendor_files = run.add_vendor_folder(Path(vendor_dir)) if vendor_dir is not None else {}
+        wanted_zone = zone or self.settings.zones.describe()
 
-    def _month_report(
-        self, report_type: ReportType, start: date, end: date, zone: str | None, regenerate: bool
-    ) -> tuple[Report, bool]:
-        existing = [
-            r
-            for r in self.list_reports(
+        def obtain(report_type: ReportType) -> tuple[Report, bool]:
+            existing = self.list_reports(
                 report_type=report_type, category="RECONCILIATION", start=start, end=end
             )
-            if r.sub_partner_org_id is None and r.status != "FAILED"
-        ]
-        wanted_zone = zone or self.settings.zones.describe()
-        if existing and not regenerate:
-            report = existing[0]
-            if report.timezone != wanted_zone:
-                raise ConflictError(
-                    f"the {report_type} report {report.id} for {start}..{end} was computed in "
-                    f"{report.timezone}, not {wanted_zone}",
-                    hint="run again with --regenerate to rebuild it",
-                )
-            return report, True
-        for report in existing:
-            self.delete_report(report.id)
-        request = ReportRequest(type=report_type, start=start, end=end, timezone=zone)
-        return self.create_report(request), False
+            reused, stale = report_to_reuse(
+                existing, report_type, (start, end), wanted_zone, regenerate
+            )
+            if reused is not None:
+                return reused, True
+            for report in stale:
+                self.delete_report(report.id)
+            request = ReportRequest(type=report_type, start=start, end=end, timezone=zone)
+            return self.create_report(request), False
+
+        def compare(report: Report, vendor: Path) -> ReconciliationResult:
+            return self.reconcile(report.id, vendor, tolerance, prices)
+
+        build_and_compare(run, vendor_files, obtain, compare, progress)
+        return run
 
     def _default_prices(self) -> Path | None:
         path = self.layout.root / "prices.csv"
@@ -415,40 +344,12 @@ class Recon:
     # ------------------------------------------------------------------ SQL
 
     def sql(self, query: str) -> pl.DataFrame:
-        """Run read-only SQL on the store; anything that would write or reach outside is refused."""
+        """Run read-only SQL on the store; anything that would write or reach outside is refused.
+
+        Derived tables and the store's views are brought up to date first.
+        """
         with self._writing():
             if derived_stale(self.layout) and event_files(self.layout):
                 refresh_derived(self.layout, self.catalog())
             self.store.refresh()  # tables exist and views point at the lake as it is now
-        con = duckdb.connect(str(self.layout.store), read_only=True)
-        try:
-            lake = str(self.layout.root / "lake") + "/"
-            reports = str(self.layout.reports) + "/"  # report_rows reads the rows files there
-            con.execute("SET TimeZone = 'UTC'")
-            con.execute("SET allowed_directories = [?, ?]", [lake, reports])
-            con.execute("SET enable_external_access = false")
-            con.execute("SET lock_configuration = true")
-            try:
-                statements = con.extract_statements(query)
-            except duckdb.Error as exc:
-                raise BadInputError(f"SQL does not parse: {exc}", hint="check the query") from exc
-            if len(statements) != 1:
-                raise BadInputError(
-                    f"give exactly one SQL statement (got {len(statements)})",
-                    hint="run statements one at a time",
-                )
-            if statements[0].type not in _READ_ONLY_STATEMENTS:
-                raise BadInputError(
-                    f"recon sql is read-only: a {statements[0].type.name} statement is refused",
-                    hint="use SELECT (or EXPLAIN); reports change through `recon report`",
-                )
-            try:
-                result: pl.DataFrame = con.sql(query).pl()
-            except duckdb.Error as exc:
-                raise BadInputError(
-                    f"SQL failed: {exc}",
-                    hint="duckdb_tables() and duckdb_views() list what exists",
-                ) from exc
-            return result
-        finally:
-            con.close()
+        return read_only_query(self.layout, query)

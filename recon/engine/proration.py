@@ -17,6 +17,7 @@ from typing import Final
 
 import polars as pl
 
+from recon.core.quantity import MICROS, rounded_micros
 from recon.core.timezones import DayTable
 from recon.engine.intervals import ATTRIBUTES, INTERVAL_SCHEMA
 
@@ -32,7 +33,6 @@ ROW_GRAIN: Final = [
     "license_id",
 ]
 _OPEN: Final = 2**62  # "still assigned" while merging; far beyond any real instant
-MICROS_PER_UNIT: Final = 1_000_000
 
 USAGE_SCHEMA: Final[dict[str, pl.DataType]] = {
     **{c: pl.String() for c in ROW_GRAIN},
@@ -117,16 +117,6 @@ def interval_units(intervals: pl.LazyFrame, table: DayTable, until: int) -> pl.L
         )
         .drop("_ks", "_ke")
     )
-
-
-def rounded_micros(units: pl.Expr, unit: pl.Expr) -> pl.Expr:
-    """`units / unit` in millionths, rounded half to even (exact, in 128-bit integers)."""
-    scaled = units.cast(pl.Int128) * MICROS_PER_UNIT
-    divisor = unit.cast(pl.Int128)
-    quotient = scaled // divisor
-    twice_rest = (scaled - quotient * divisor) * 2
-    round_up = (twice_rest > divisor) | ((twice_rest == divisor) & (quotient % 2 == 1))
-    return (quotient + round_up.cast(pl.Int128)).cast(pl.Int64)
 
 
 def _latest_key(column: str, time: str, *, filled: bool = False) -> pl.Expr:
@@ -317,7 +307,7 @@ def holdings_at(intervals: pl.LazyFrame, at: int) -> pl.LazyFrame:
         .group_by(ROW_GRAIN)
         .agg(
             **_row_attributes(),
-            quantity_micros=pl.when(held.any()).then(MICROS_PER_UNIT).otherwise(0),
+            quantity_micros=pl.when(held.any()).then(MICROS).otherwise(0),
         )
         .with_columns(
             zone=pl.lit("UTC"),

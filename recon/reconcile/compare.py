@@ -17,45 +17,14 @@ from typing import Final
 
 import polars as pl
 
+from recon.core.quantity import MICROS, as_text, divided_half_even, micros, micros_of_decimal
+
 MATCH: Final = "MATCH"
 OVER_BILLED: Final = "OVER_BILLED"
 UNDER_BILLED: Final = "UNDER_BILLED"
 MISSING_FROM_VENDOR: Final = "MISSING_FROM_VENDOR"
 NOT_IN_OUR_RECORDS: Final = "NOT_IN_OUR_RECORDS"
 CLASSES: Final = (MATCH, OVER_BILLED, UNDER_BILLED, MISSING_FROM_VENDOR, NOT_IN_OUR_RECORDS)
-
-MICROS: Final = 1_000_000
-
-
-def micros(text: pl.Expr) -> pl.Expr:
-    """'12.345678' → 12345678 (text with exactly 6 decimals, as reports are written)."""
-    return text.str.replace(".", "", literal=True).cast(pl.Int64)
-
-
-def as_text(value: pl.Expr) -> pl.Expr:
-    """Signed millionths → '-1.250000'."""
-    magnitude = value.abs()
-    sign = pl.when(value < 0).then(pl.lit("-")).otherwise(pl.lit(""))
-    return pl.concat_str(
-        [
-            sign,
-            (magnitude // MICROS).cast(pl.String),
-            pl.lit("."),
-            (magnitude % MICROS).cast(pl.String).str.zfill(6),
-        ]
-    )
-
-
-def divided_half_even(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
-    """`numerator / denominator` rounded half to even, exactly (128-bit), for any signs."""
-    num = numerator.cast(pl.Int128)
-    den = denominator.cast(pl.Int128)
-    negative = (num < 0) != (den < 0)
-    n, d = num.abs(), den.abs()
-    q = n // d
-    twice_rest = (n - q * d) * 2
-    q = q + ((twice_rest > d) | ((twice_rest == d) & (q % 2 == 1))).cast(pl.Int128)
-    return pl.when(negative).then(pl.lit(0, pl.Int128) - q).otherwise(q).cast(pl.Int64)
 
 
 def compared_rows(
@@ -106,7 +75,7 @@ def with_money(
         )
     table = prices.select(
         SKU=pl.col("SKU"),
-        _price=_price_micros(pl.col("UNIT_PRICE")),
+        _price=micros_of_decimal(pl.col("UNIT_PRICE")),
         _days=pl.when(pl.col("UNIT") == "MONTH").then(pl.lit(period_days)).otherwise(pl.lit(1)),
         CURRENCY=pl.col("CURRENCY"),
     )
@@ -120,13 +89,6 @@ def with_money(
         )
         .drop("_price", "_days")
     )
-
-
-def _price_micros(text: pl.Expr) -> pl.Expr:
-    parts = text.str.split_exact(".", 1)
-    whole = parts.struct.field("field_0").cast(pl.Int64)
-    fraction = parts.struct.field("field_1").fill_null("").str.pad_end(6, "0").cast(pl.Int64)
-    return whole * MICROS + fraction
 
 
 def discrepancies(compared: pl.DataFrame) -> pl.DataFrame:

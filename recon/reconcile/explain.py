@@ -14,10 +14,10 @@ from typing import Any
 
 import polars as pl
 
+from recon.core.quantity import as_text, rounded_micros
 from recon.core.timezones import DayTable
 from recon.engine.intervals import assignment_anomalies, assignment_intervals
-from recon.engine.proration import ROW_GRAIN, daily_quantities, rounded_micros
-from recon.reconcile.compare import as_text
+from recon.engine.proration import ROW_GRAIN, daily_quantities
 
 EVENT_COLUMNS = [
     "occurred_at",

@@ -7,13 +7,15 @@ found for it, and summarise.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from recon.core.contracts import REPORT_TYPES, ReportType
-from recon.core.errors import ReconError
-from recon.ingest.run import IngestResult
+from recon.core.errors import ConflictError, ReconError
+from recon.ingest.run import IngestResult, Progress
 from recon.reconcile.run import ReconciliationResult
 from recon.reconcile.vendor import detect_type, read_header
 from recon.reports.model import Report
@@ -54,6 +56,17 @@ class MonthRun:
     ingest: IngestResult | None = None
     outcomes: list[TypeOutcome] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+
+    def add_ingest(self, result: IngestResult) -> None:
+        """Record the ingest of the month's logs; files that failed are problems."""
+        self.ingest = result
+        self.problems += [f.error or f.path for f in result.failed_files]
+
+    def add_vendor_folder(self, vendor_dir: Path) -> dict[ReportType, Path]:
+        """The vendor file of each report type in `vendor_dir`; what is wrong there is a problem."""
+        chosen, problems = vendor_files_by_type(vendor_dir, self.month)
+        self.problems += problems
+        return chosen
 
     @property
     def exit_code(self) -> int:
@@ -110,3 +123,59 @@ def vendor_files_by_type(vendor_dir: Path, month: str) -> tuple[dict[ReportType,
         elif paths:
             chosen[report_type] = paths[0]
     return chosen, problems
+
+
+def report_to_reuse(
+    existing: Iterable[Report],
+    report_type: ReportType,
+    period: tuple[date, date],
+    zone: str,
+    regenerate: bool,
+) -> tuple[Report | None, list[Report]]:
+    """Which stored report of the month the batch reuses, and which it must delete first.
+
+    `existing` are the month's RECONCILIATION reports of `report_type`. The first one for the
+    whole partner that has not FAILED is reused unless `regenerate` (then all of them are
+    deleted); one computed in another zone than `zone` is a conflict.
+    """
+    candidates = [r for r in existing if r.sub_partner_org_id is None and r.status != "FAILED"]
+    if not candidates or regenerate:
+        return None, candidates
+    report = candidates[0]
+    if report.timezone != zone:
+        start, end = period
+        raise ConflictError(
+            f"the {report_type} report {report.id} for {start}..{end} was computed in "
+            f"{report.timezone}, not {zone}",
+            hint="run again with --regenerate to rebuild it",
+        )
+    return report, []
+
+
+def build_and_compare(
+    run: MonthRun,
+    vendor_files: dict[ReportType, Path],
+    obtain: Callable[[ReportType], tuple[Report, bool]],
+    compare: Callable[[Report, Path], ReconciliationResult],
+    progress: Progress | None = None,
+) -> None:
+    """For every report type: obtain its report (built or reused), compare it with its vendor file.
+
+    Each outcome is recorded in `run`; one type's error does not stop the others.
+    """
+    for number, report_type in enumerate(REPORT_TYPES, start=1):
+        if progress:
+            progress(f"{report_type} report for {run.month}", number, len(REPORT_TYPES))
+        outcome = TypeOutcome(type=report_type)
+        run.outcomes.append(outcome)
+        try:
+            outcome.report, outcome.reused = obtain(report_type)
+            if outcome.report.status != "COMPLETED":
+                outcome.error = "; ".join(e["description"] for e in outcome.report.errors)
+                continue
+            vendor = vendor_files.get(report_type)
+            if vendor is not None:
+                outcome.vendor_file = str(vendor)
+                outcome.reconciliation = compare(outcome.report, vendor)
+        except ReconError as exc:
+            outcome.error = str(exc)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +20,8 @@ import polars as pl
 from recon.core.contracts import prices_contract, report_contract
 from recon.core.csvsafe import neutralised, restored
 from recon.core.errors import BadInputError
+from recon.core.quantity import micros_of, text_of
+from recon.home.files import file_sha256, write_with
 from recon.home.store import Store
 from recon.ingest.catalog import read_checked_csv
 from recon.reconcile import compare as rec
@@ -98,8 +99,7 @@ def parse_tolerance(text: str) -> int:
             f"tolerance {text!r} is not a non-negative quantity with at most 6 decimals",
             hint="write it like 0 or 0.01",
         )
-    whole, _, fraction = value.partition(".")
-    return int(whole) * rec.MICROS + int(fraction.ljust(6, "0") or 0)
+    return micros_of(value)
 
 
 def load_prices(path: Path) -> pl.DataFrame:
@@ -114,16 +114,9 @@ def load_prices(path: Path) -> pl.DataFrame:
     return prices
 
 
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _write_csv(frame: pl.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    neutralised(frame).write_csv(tmp, quote_style="necessary", line_terminator="\n")
-    with tmp.open("rb") as handle:
-        os.fsync(handle.fileno())
-    tmp.replace(path)
+    safe = neutralised(frame)
+    write_with(path, lambda tmp: safe.write_csv(tmp, quote_style="necessary", line_terminator="\n"))
 
 
 def reconcile_report(
@@ -160,7 +153,7 @@ def reconcile_report(
     found = rec.discrepancies(compared)
 
     fingerprint = "|".join(
-        [report.id, vendor.sha256, str(tolerance), _digest(prices_path) if prices_path else ""]
+        [report.id, vendor.sha256, str(tolerance), file_sha256(prices_path) if prices_path else ""]
     )
     rec_id = "rec-" + hashlib.sha256(fingerprint.encode()).hexdigest()[:16]
     target = out_dir or store.layout.root / "reconciliations" / rec_id
@@ -176,7 +169,7 @@ def reconcile_report(
         id=rec_id,
         report=report,
         vendor_file=str(vendor_path),
-        tolerance=rec_text(tolerance),
+        tolerance=text_of(tolerance),
         prices_file=str(prices_path) if prices_path else None,
         currency=prices["CURRENCY"][0] if prices is not None and prices.height else None,
         counts=counts,
@@ -189,11 +182,6 @@ def reconcile_report(
     (target / "summary.json").write_text(json.dumps(result.as_json(), indent=2, default=str) + "\n")
     _store(store, result, found, vendor.sha256, created)
     return result
-
-
-def rec_text(value: int) -> str:
-    """Millionths as text with 6 decimals."""
-    return f"{'-' if value < 0 else ''}{abs(value) // rec.MICROS}.{abs(value) % rec.MICROS:06d}"
 
 
 def _store(

@@ -8,7 +8,6 @@ type's contract, more than 6 decimals, and two rows with the same key.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +24,8 @@ from recon.core.contracts import (
 )
 from recon.core.csvsafe import restored
 from recon.core.errors import BadInputError
+from recon.core.quantity import six_decimals
+from recon.home.files import file_sha256
 
 QUANTITY_TEXT = r"^[0-9]+(\.[0-9]{0,6})?$"
 
@@ -140,7 +141,7 @@ def read_vendor_report(path: Path, report_type: ReportType, category: Category) 
             + (f" ({bad_quantity.height} such rows)" if bad_quantity.height > 1 else ""),
             hint="fix the file or download it again",
         )
-    normalised = restored(text).with_columns(QUANTITY=_six_decimals(pl.col("QUANTITY")))
+    normalised = restored(text).with_columns(QUANTITY=six_decimals(pl.col("QUANTITY")))
     duplicated = normalised.filter(pl.struct(list(contract.key)).is_duplicated())
     if duplicated.height:
         example = ", ".join(f"{k}={duplicated[k][0]!r}" for k in contract.key if duplicated[k][0])
@@ -157,19 +158,4 @@ def read_vendor_report(path: Path, report_type: ReportType, category: Category) 
             f"{exc.summary(3, with_rows=True)}",
             hint="fix the file or download it again",
         ) from exc
-    sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    return VendorReport(path=path, sha256=sha, rows=normalised)
-
-
-def _six_decimals(quantity: pl.Expr) -> pl.Expr:
-    """'5' → '5.000000', '1.5' → '1.500000'."""
-    parts = quantity.str.split_exact(".", 1)
-    whole = parts.struct.field("field_0")
-    fraction = parts.struct.field("field_1").fill_null("")
-    return pl.concat_str(
-        [
-            whole.str.strip_chars_start("0").replace("", "0"),
-            pl.lit("."),
-            fraction.str.pad_end(6, "0"),
-        ]
-    )
+    return VendorReport(path=path, sha256=file_sha256(path), rows=normalised)

@@ -8,21 +8,22 @@ reads two relations, `usage` and `catalog`, registered by the caller.
 from __future__ import annotations
 
 import os
-import shutil
-import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Final, TypeAlias
+from typing import Final
 
 import duckdb
 import polars as pl
-import pyarrow as pa
 
 from recon.core.contracts import Category, ReportType, report_contract
+from recon.core.quantity import sql_text
+from recon.core.timezones import iso_utc
+from recon.home.layout import HomeLayout
 from recon.home.store import sql_literal
+from recon.reports.model import ReportRequest
+from recon.reports.usage import SpilledUsage, Usage
 
-_QUANTITY = "printf('%d.%06d', {m} // 1000000, {m} % 1000000)"
 _DATE = "strftime({d}, '%Y-%m-%d')"
 
 # Each report column: the usage expression, and the aggregate that folds it over a group
@@ -55,7 +56,7 @@ def _column_sql(column: str, aggregated: bool) -> str:
         if column == "QUANTITY":
             expression += "::HUGEINT"
     if column == "QUANTITY":
-        return _QUANTITY.format(m=expression)
+        return sql_text(expression)
     if column.endswith("_DATE"):
         return _DATE.format(d=expression)
     return expression
@@ -126,55 +127,6 @@ def rollup_sql(report_type: ReportType, category: Category, report_date: str | N
     )
 
 
-@dataclass(frozen=True, eq=False)
-class SpilledUsage:
-    """USER usage kept on disk: one Parquet part per slice of customers.
-
-    Within a part every attribute is harmonised except the partner name, whose rows span
-    slices; `partner_names` holds the name that applies across all parts. The folder is
-    removed when this object is garbage-collected or the process exits.
-    """
-
-    folder: Path
-    parts: tuple[Path, ...]
-    partner_names: pl.DataFrame
-
-    def __post_init__(self) -> None:
-        weakref.finalize(self, shutil.rmtree, self.folder, True)
-
-    def relation_sql(self) -> str:
-        """SQL for the usage rows (reads the parts; needs `partner_names` registered)."""
-        files = ", ".join(sql_literal(str(p)) for p in self.parts)
-        return (
-            "SELECT u.* REPLACE (coalesce(p.partner_name, u.partner_name) AS partner_name) "
-            f"FROM read_parquet([{files}]) u "
-            "LEFT JOIN partner_names p ON p.partner_org_id = u.partner_org_id"
-        )
-
-    def frame(self) -> pl.DataFrame:
-        """All the usage rows in memory (for tests and small lakes)."""
-        con = duckdb.connect()
-        try:
-            con.register("partner_names", self.partner_names)
-            frame: pl.DataFrame = con.sql(self.relation_sql()).pl()
-            return frame
-        finally:
-            con.close()
-
-
-# In memory (a Polars frame, or the Arrow table `shared_usage` makes of it) or on disk.
-Usage: TypeAlias = pl.DataFrame | pa.Table | SpilledUsage
-
-
-def shared_usage(usage: Usage) -> Usage:
-    """`usage` in the form several reports read best: in-memory rows as an Arrow table.
-
-    DuckDB reads an Arrow table in place but converts a Polars frame on every registration
-    (0.5 s per report for 1.3M USER rows); the monthly batch reads one usage four times.
-    """
-    return usage.to_arrow() if isinstance(usage, pl.DataFrame) else usage
-
-
 def _define_usage(
     con: duckdb.DuckDBPyConnection,
     usage: Usage,
@@ -199,6 +151,33 @@ def _define_usage(
         conditions.append("quantity_micros > 0")
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     con.execute(f"CREATE TEMP VIEW usage AS SELECT * FROM ({source}){where}")
+
+
+def compute_report_batches(
+    layout: HomeLayout,
+    catalog: pl.DataFrame,
+    request: ReportRequest,
+    now: datetime,
+    usage: Usage,
+) -> Iterator[pl.DataFrame]:
+    """The rows of a validated request as text, in order, in bounded batches.
+
+    `usage` is `report_usage` of the same request (every report type rolls up from it).
+    """
+    report_type: ReportType = request.type  # type: ignore[assignment]
+    category: Category = request.category  # type: ignore[assignment]
+    report_date = None
+    if category == "POINT_IN_TIME":
+        report_date = iso_utc(request.as_of or now)
+    return report_row_batches(
+        usage,
+        catalog,
+        report_type,
+        category,
+        report_date,
+        spill_dir=layout.spill,
+        sub_partner_org_id=request.sub_partner_org_id,
+    )
 
 
 def report_row_batches(

@@ -15,11 +15,10 @@ from typing import Final
 import polars as pl
 import pyarrow.parquet as pq
 
-from recon.core.contracts import (
-    ContractError,
-    report_contract,
-)
+from recon.core.contracts import ContractError, report_contract
 from recon.core.csvsafe import neutralised
+from recon.core.quantity import micros, text_of
+from recon.home.files import fsync_file, temporary_path
 from recon.home.store import REPORT_ROW_COLUMNS, Store, point_report_rows, report_rows_path
 from recon.reports.model import Report
 from recon.reports.registry import fail_report, get_report
@@ -41,19 +40,13 @@ def complete_report(
     path = store.layout.reports / f"{report.id}.csv"
     rows_path = report_rows_path(store.layout, report.id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    rows_tmp = rows_path.with_name(f".{rows_path.name}.tmp")
-    violation: ContractError | None = None
+    tmp, rows_tmp = temporary_path(path), temporary_path(rows_path)
     total = count = 0
     try:
         with tmp.open("wb") as handle, _RowsFile(rows_tmp) as stored:
             header = True
             for batch in batches:
-                try:
-                    contract.validate(batch)
-                except ContractError as exc:
-                    violation = exc
-                    break
+                contract.validate(batch)
                 neutralised(batch).write_csv(
                     handle,
                     include_header=header,
@@ -62,48 +55,38 @@ def complete_report(
                 )
                 header = False
                 stored.append(report.id, batch)
-                total += _micros(batch)
+                total += int(batch.select(micros(pl.col("QUANTITY")).sum()).item())
                 count += batch.height
-            if header and violation is None:  # no rows: the header alone
+            if header:  # no rows: the header alone
                 empty = pl.DataFrame(schema=dict.fromkeys(contract.names, pl.String))
                 empty.write_csv(handle, quote_style="necessary", line_terminator="\n")
             handle.flush()
             os.fsync(handle.fileno())
-        if violation is None:
-            with store.connect() as con:
-                con.execute("BEGIN TRANSACTION")
-                try:
-                    tmp.replace(path)
-                    rows_tmp.replace(rows_path)
-                    con.execute(
-                        "UPDATE reports SET status = 'COMPLETED', csv_path = ?, row_count = ?, "
-                        "total_quantity = CAST(? AS DECIMAL(38, 6)), completed_at = now() "
-                        "WHERE id = ?",
-                        [
-                            str(path),
-                            count,
-                            f"{total // 1_000_000}.{total % 1_000_000:06d}",
-                            report.id,
-                        ],
-                    )
-                    point_report_rows(con, store.layout)
-                    con.execute("COMMIT")
-                except BaseException:
-                    con.execute("ROLLBACK")
-                    path.unlink(missing_ok=True)
-                    rows_path.unlink(missing_ok=True)
-                    raise
-                return get_report(con, report.id)
+        with store.connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                tmp.replace(path)
+                rows_tmp.replace(rows_path)
+                con.execute(
+                    "UPDATE reports SET status = 'COMPLETED', csv_path = ?, row_count = ?, "
+                    "total_quantity = CAST(? AS DECIMAL(38, 6)), completed_at = now() "
+                    "WHERE id = ?",
+                    [str(path), count, text_of(total), report.id],
+                )
+                point_report_rows(con, store.layout)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                path.unlink(missing_ok=True)
+                rows_path.unlink(missing_ok=True)
+                raise
+            return get_report(con, report.id)
+    except ContractError as exc:
+        description = f"report rows break the {exc.contract} contract: {exc.summary()}"
+        return fail_report(store, report, exc.code, description)
     finally:
         tmp.unlink(missing_ok=True)
         rows_tmp.unlink(missing_ok=True)
-    assert violation is not None
-    return fail_report(
-        store,
-        report,
-        "SCHEMA_VIOLATION",
-        f"report rows break the {contract.name} contract: {violation.summary()}",
-    )
 
 
 _ROW_TYPES: Final[dict[str, pl.DataType]] = {
@@ -165,11 +148,4 @@ class _RowsFile:
             empty = pl.DataFrame(schema=_ROW_TYPES).to_arrow(compat_level=pl.CompatLevel.oldest())
             self._writer = pq.ParquetWriter(self.path, empty.schema, compression="zstd")
         self._writer.close()
-        with self.path.open("rb") as handle:
-            os.fsync(handle.fileno())
-
-
-def _micros(rows: pl.DataFrame) -> int:
-    if not rows.height:
-        return 0
-    return int(rows["QUANTITY"].str.replace(".", "", literal=True).cast(pl.Int64).sum())
+        fsync_file(self.path)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
+from recon.home.files import write_text_atomically
 from recon.reconcile.run import ReconciliationResult
 from recon.viz import charts
 
@@ -99,9 +100,6 @@ def reconciliation_html(result: ReconciliationResult) -> str:
 
 
 def write_reconciliation_html(result: ReconciliationResult, path: Path) -> Path:
-    """Write the page atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(reconciliation_html(result), encoding="utf-8")
-    tmp.replace(path)
+    """Write the page atomically and durably."""
+    write_text_atomically(path, reconciliation_html(result))
     return path

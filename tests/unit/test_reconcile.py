@@ -5,10 +5,10 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from recon.core.quantity import divided_half_even
 from recon.reconcile.compare import (
     compared_rows,
     discrepancies,
-    divided_half_even,
     summary_by,
     with_money,
 )

@@ -400,8 +400,7 @@ def _renamed_partner_event(tmp_path: Path) -> Path:
 def test_a_lake_processed_in_slices_of_customers_gives_the_same_usage(tmp_path, monkeypatch):
     from recon.core.config import BillingZones
     from recon.engine.proration import ROW_GRAIN
-    from recon.reports.rollup import SpilledUsage
-    from recon.reports.usage import report_usage
+    from recon.reports.usage import SpilledUsage, report_usage
 
     rc = Recon(tmp_path / "home")
     rc.ingest([Path(__file__).parents[2] / "data" / "sample", _renamed_partner_event(tmp_path)])
@@ -467,8 +466,8 @@ def test_usage_shared_as_arrow_gives_the_rows_of_the_frame(tmp_path):
     import pyarrow as pa
 
     from recon.core.config import BillingZones
-    from recon.reports.rollup import report_row_batches, shared_usage
-    from recon.reports.usage import report_usage
+    from recon.reports.rollup import report_row_batches
+    from recon.reports.usage import report_usage, shared_usage
 
     rc = Recon(tmp_path / "home")
     rc.ingest([Path(__file__).parents[2] / "data" / "sample"])
