@@ -21,7 +21,7 @@ from recon.core.contracts import prices_contract, report_contract
 from recon.core.csvsafe import neutralised, restored
 from recon.core.errors import BadInputError
 from recon.core.quantity import micros_of, text_of
-from recon.home.files import file_sha256, write_with
+from recon.home.files import file_sha256, write_text_atomically, write_with
 from recon.home.store import Store
 from recon.ingest.catalog import read_checked_csv
 from recon.reconcile import compare as rec
@@ -179,7 +179,9 @@ def reconcile_report(
         out_dir=str(target),
         files=files,
     )
-    (target / "summary.json").write_text(json.dumps(result.as_json(), indent=2, default=str) + "\n")
+    write_text_atomically(
+        target / "summary.json", json.dumps(result.as_json(), indent=2, default=str) + "\n"
+    )
     _store(store, result, found, vendor.sha256, created)
     return result
 
