@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from recon.api import Recon
     from recon.core.config import debug, http_access_log, now, parse_instant
+    from recon.core.contracts import REPORT_TYPES
     from recon.core.errors import (
         BadInputError,
         ConflictError,
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from recon.reconcile.run import ReconciliationResult
     from recon.reports.model import SORT_KEYS, Report, ReportRequest
     from recon.reports.request import month_period
-    from recon.synth.generate import GeneratorSpec, generate
+    from recon.synth.generate import GenerateResult, GeneratorSpec, generate
     from recon.viz.html import write_reconciliation_html
 
 __version__ = "0.1.0"
@@ -57,6 +58,7 @@ _FACE: dict[str, str] = {
     "NotFoundError": "recon.core.errors",
     "LockedError": "recon.core.errors",
     "SORT_KEYS": "recon.reports.model",
+    "REPORT_TYPES": "recon.core.contracts",
     "TokenRecord": "recon.home.tokens",
     "month_period": "recon.reports.request",
     "now": "recon.core.config",
@@ -64,16 +66,19 @@ _FACE: dict[str, str] = {
     "http_access_log": "recon.core.config",
     "parse_instant": "recon.core.config",
     "GeneratorSpec": "recon.synth.generate",
+    "GenerateResult": "recon.synth.generate",
     "generate": "recon.synth.generate",
     "write_reconciliation_html": "recon.viz.html",
 }
 
 __all__ = [
+    "REPORT_TYPES",
     "SORT_KEYS",
     "BadInputError",
     "ConflictError",
     "Explanation",
     "FileResult",
+    "GenerateResult",
     "GeneratorSpec",
     "IngestResult",
     "LockedError",

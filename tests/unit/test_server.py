@@ -423,3 +423,29 @@ def test_the_server_owns_the_home_while_it_runs(served):
     )
     assert done.returncode == 2
     assert "is locked by PID" in done.stderr
+
+
+def test_a_bad_type_filter_names_every_accepted_type(served):
+    reply = served.client.call("GET", f"{BASE}?type=INVOICE", served.tokens["read"])
+    assert reply.status == 400
+    assert reply.body["message"] == "type 'INVOICE' must be PARTNER, CUSTOMER, LOCATION or USER"
+    located = served.client.call("GET", f"{BASE}?type=LOCATION", served.tokens["read"])
+    assert located.status == 200
+
+
+def test_an_internal_error_is_logged_with_its_tracking_id(tmp_path):
+    home = tmp_path / "home"
+    read = _token(home, "--scope", "read")
+    process, url = start_server(home)
+    try:
+        (home / "recon.duckdb").write_bytes(b"not a DuckDB file" * 512)
+        reply = Client(url).call("GET", f"{BASE}/rpt-any", read)
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=20)
+    assert reply.status == 500
+    assert reply.body["message"].startswith("internal error: ")
+    tracking = reply.body["trackingId"]
+    assert reply.headers["TrackingID"] == tracking
+    assert f"trackingId {tracking}" in stderr
+    assert "Traceback (most recent call last)" in stderr

@@ -1,0 +1,145 @@
+"""What `recon reconcile`, `recon explain` and `recon run` print (see `render` for the rest)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+from rich.table import Table
+
+from recon.serve.cli.render import err, frame_table, out
+
+if TYPE_CHECKING:
+    from recon import Explanation, MonthRun, ReconciliationResult, Subject
+
+_MONTH_COLUMNS = (
+    "type",
+    "report",
+    "status",
+    "rows",
+    "quantity",
+    "vendor file",
+    "match",
+    "discrepancies",
+    "money",
+)
+
+
+def reconciliation(result: ReconciliationResult) -> None:
+    """Counts by class, deltas by service, the customers that differ most, and the file."""
+    report = result.report
+    period = (
+        f"{report.billing_start_date}..{report.billing_end_date}"
+        if report.billing_start_date
+        else "point in time"
+    )
+    out.print(
+        f"[bold]{report.type} {period}[/]: our report {report.id} vs {result.vendor_file} "
+        f"(tolerance {result.tolerance})",
+        highlight=False,
+    )
+    out.print(
+        "  " + ", ".join(f"{name} {count:,}" for name, count in result.counts.items()),
+        highlight=False,
+    )
+    columns = ["SERVICE_NAME", *[c for c in result.counts if c != "MATCH"], "QUANTITY_DELTA"]
+    if result.currency:
+        columns += ["MONEY_DELTA", "CURRENCY"]
+    out.print(frame_table(result.by_service.select(columns), "by service"))
+    if result.by_customer is not None and result.discrepancies:
+        ranked = _ranked_customers(result.by_customer, result.counts, bool(result.currency))
+        out.print(
+            frame_table(
+                ranked.select(["CUSTOMER_ORG_ID", *columns[1:]]),
+                "customers with discrepancies (top 20)",
+            )
+        )
+    out.print(f"  discrepancies: {result.discrepancy_file}", highlight=False)
+
+
+def _ranked_customers(
+    by_customer: pl.DataFrame, counts: dict[str, int], priced: bool
+) -> pl.DataFrame:
+    """Customers with at least one discrepancy, the largest absolute delta first."""
+    differing = by_customer.filter(pl.col("MATCH") < pl.sum_horizontal(counts.keys()))
+    order = "MONEY_DELTA" if priced else "QUANTITY_DELTA"
+    return differing.sort(pl.col(order).cast(pl.Float64).abs(), descending=True)
+
+
+def html_written(path: Path) -> None:
+    """Where the HTML summary went."""
+    err.print(f"[dim]HTML summary: {path}[/]", highlight=False)
+
+
+def explanation(trail: Explanation, subject: Subject, first: date, last: date) -> None:
+    """The audit trail: each section as a table (or 'none'), then the report rows."""
+    who = subject.user_id or subject.workspace_id or ""
+    out.print(
+        f"[bold]{subject.customer_org_id}[/] {who} {subject.package or ''} "
+        f"{first}..{last} ({trail.zone})",
+        highlight=False,
+    )
+    sections = [
+        (trail.events, "source events"),
+        (trail.quarantined.drop("original"), "quarantined rows naming this subject"),
+        (trail.intervals, "intervals"),
+        (trail.anomalies, "anomalies"),
+        (trail.daily, "daily quantities"),
+    ]
+    for frame, title in sections:
+        if frame.height:
+            out.print(frame_table(frame, title, limit=400))
+        else:
+            out.print(f"[dim]{title}: none[/]")
+    out.print(
+        frame_table(
+            trail.totals.drop("partner_org_id", "subscription_id", "customer_org_id"),
+            "USER report rows (the sum of the days, rounded once)",
+            limit=200,
+        )
+    )
+
+
+def month_run(run: MonthRun) -> None:
+    """The monthly batch: ingest counts, a row per report type, then what needs a look."""
+    if run.ingest:
+        i = run.ingest
+        out.print(
+            f"ingest: read {i.rows_read:,}, accepted {i.accepted:,}, duplicate {i.duplicates:,}, "
+            f"quarantined {i.quarantined:,}",
+            highlight=False,
+        )
+    table = Table(title=f"month {run.month}", title_justify="left")
+    for column in _MONTH_COLUMNS:
+        table.add_column(column)
+    for o in run.outcomes:
+        r, c = o.report, o.reconciliation
+        money = ""
+        if c and c.currency:
+            money = f"{c.by_service['MONEY_DELTA'].cast(pl.Decimal(38, 6)).sum():.2f} {c.currency}"
+        table.add_row(
+            o.type,
+            (r.id + (" (reused)" if o.reused else "")) if r else "",
+            r.status if r else "ERROR",
+            f"{r.row_count:,}" if r and r.row_count is not None else "",
+            r.total_quantity or "" if r else "",
+            Path(o.vendor_file).name if o.vendor_file else "(none)",
+            f"{c.counts['MATCH']:,}" if c else "",
+            f"{c.discrepancies:,}" if c else "",
+            money,
+        )
+    out.print(table)
+    for o in run.outcomes:
+        if o.reconciliation and o.reconciliation.discrepancies:
+            out.print(
+                f"{o.type}: "
+                + ", ".join(f"{k} {v:,}" for k, v in o.reconciliation.counts.items() if v)
+                + f" -> {o.reconciliation.discrepancy_file}",
+                highlight=False,
+            )
+        if o.error:
+            err.print(f"[bold red]{o.type}:[/] {o.error}", highlight=False)
+    for problem in run.problems:
+        err.print(f"[bold red]problem:[/] {problem}", highlight=False)
