@@ -7,7 +7,9 @@ cut, then renames it into place: a rename within one folder is atomic.
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import io
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,6 +17,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 import polars as pl
+
+from recon.core.errors import ReconError
 
 _BLOCK = 1 << 20
 
@@ -88,6 +92,18 @@ def write_atomically(frame: pl.DataFrame, path: Path) -> None:
     write_with(path, lambda tmp: frame.write_parquet(tmp, compression="zstd", statistics=True))
 
 
+def write_parquet_atomically(frame: pl.DataFrame, path: Path) -> None:
+    """Like `write_atomically`, but the Parquet is built in memory and written by Python.
+
+    For bounded frames (an ingest batch). Polars can report a full disk while writing a file
+    as a format error ("Invalid thrift: transport error"); writing the bytes here surfaces
+    ENOSPC, EDQUOT or EFBIG as the `OSError` it is.
+    """
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer, compression="zstd", statistics=True)
+    write_bytes_atomically(path, buffer.getvalue())
+
+
 def file_sha256(path: Path) -> str:
     """The SHA-256 of a file's bytes, read in blocks (files of any size)."""
     digest = hashlib.sha256()
@@ -95,3 +111,76 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(_BLOCK), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+# ------------------------------------------------------------------------------ disk full
+
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+# How Polars (Rust: "... (os error 28)") and DuckDB ("IO Error: ...") word the same failures.
+_FULL_WORDS = (
+    "no space left",
+    "disk quota exceeded",
+    "file too large",
+    "os error 28",
+    "os error 122",
+    "os error 27",
+)
+
+
+class DiskFullError(ReconError):
+    """A write failed because the disk (or the user's quota, or the file size limit) is full."""
+
+    code = "DISK_FULL"
+
+
+def fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries (renames into it) to disk; a no-op where folders can't be."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True when `exc`, or an exception it was raised from, says the disk or quota is full.
+
+    ENOSPC, EDQUOT and EFBIG (an RLIMIT_FSIZE limit), also when Polars or DuckDB wrap them
+    in their own exception types with the system's message.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in _FULL_ERRNOS:
+            return True
+        text = str(current).lower()
+        if any(words in text for words in _FULL_WORDS):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def disk_full_error(
+    exc: BaseException, home: Path, what: str, *, outcome: str = "", again: str = ""
+) -> DiskFullError:
+    """The error to show when `what` ran out of space under `home`.
+
+    `outcome` says what was left behind (e.g. "nothing was kept"); `again` why running the
+    same command again is safe.
+    """
+    if isinstance(exc, OSError) and exc.strerror:
+        first = exc.strerror
+    else:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return DiskFullError(
+        f"disk full: {what} could not write under {home} ({first[:200]})"
+        + (f"; {outcome}" if outcome else ""),
+        hint=f"free space under {home} (or raise its quota), then run the same command again"
+        + (f": {again}" if again else ""),
+    )

@@ -6,6 +6,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from recon.core.errors import NotFoundError
 from recon.core.resources import default_catalog
 
 
@@ -51,9 +52,26 @@ class HomeLayout:
         return self.root / ".spill"
 
     @property
+    def staging(self) -> Path:
+        """Where an ingest writes its lake files until it publishes them with its ledger entry."""
+        return self.root / ".staging"
+
+    @property
     def lock(self) -> Path:
         """The lock file writers hold."""
         return self.root / ".recon.lock"
+
+    def require(self) -> None:
+        """Refuse to read a home that was never created: readers create nothing.
+
+        A home is a folder with a report store; `recon ingest` (any writer) creates it.
+        """
+        if not self.store.is_file():
+            raise NotFoundError(
+                f"{self.root} is not a recon home (there is no {self.store.name} in it)",
+                hint="`recon ingest LOGS` creates it there; "
+                "or pass --home (or set RECON_HOME) to an existing home",
+            )
 
     def ensure(self) -> None:
         """Create the folders and seed the catalog on first use."""

@@ -40,6 +40,14 @@ def load_catalog(path: Path) -> pl.DataFrame:
         description=pl.col("DESCRIPTION"),
         kind=pl.col("KIND"),
     )
+    shared = catalog.filter(pl.col("sku").is_duplicated()).sort("sku", "package")
+    if shared.height:
+        sku = shared["sku"][0]
+        packages = shared.filter(pl.col("sku") == sku)["package"].to_list()
+        raise BadInputError(
+            f"catalog {path}: SKU {sku!r} is on {len(packages)} packages ({', '.join(packages)})",
+            hint="give each package its own SKU: a vendor row names its package by SKU",
+        )
     if key is not None:
         _checked.clear()
         _checked[key] = catalog

@@ -2,18 +2,33 @@
 
 Pure Polars transforms: the caller reads the files and passes every raw value as text, plus
 lineage columns: `_seq` (a global row order), `_source_file`, `_source_row`, `_original`
-(the row as it was read, as JSON) and optionally `_malformed` (why a row could not be parsed);
-any other column whose name starts with `_` is carried through untouched. Nothing here reads
-a file, the clock or a setting.
+(the row as it was read, as JSON), optionally `_malformed` (why a row could not be parsed)
+and `_zone` (the IANA zone declared for the row's file, in which a naive `occurred_at` is a
+local time; null: naive timestamps are rejected); any other column whose name starts with
+`_` is carried through untouched. Nothing here reads a file, the clock or a setting.
+
+A naive local time in a declared zone: a time the clocks skip (the hour lost when summer time
+starts) does not exist and is quarantined as INVALID_TIMESTAMP; a time that happens twice (the
+hour repeated when it ends) is read as the earlier of the two instants, the summer-time one.
+A bare date is not an instant and is quarantined as INVALID_TIMESTAMP.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
 import polars as pl
 
 from recon.core.contracts import ColumnSpec, events_contract
+from recon.ingest.instants import (
+    AWARE_TIMESTAMP,
+    NAIVE_DATETIME_PATTERN,
+    NAIVE_TIMESTAMP_PATTERN,
+    localized,
+    naive_local,
+    parsed_instant,
+)
 
 ACCEPTED: Final = "ACCEPTED"
 DUPLICATE: Final = "DUPLICATE"
@@ -50,12 +65,6 @@ REASONS: Final = (
 EARLIEST_INSTANT: Final = "2000-01-01T00:00:00+00:00"
 LATEST_INSTANT: Final = "2100-01-01T00:00:00+00:00"
 
-_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
-_TIME = r"[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
-_OFFSET = r"(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)"
-AWARE_TIMESTAMP: Final = rf"^{_DATE}[Tt ]{_TIME}{_OFFSET}$"
-NAIVE_TIMESTAMP_PATTERN: Final = rf"^{_DATE}[Tt ]{_TIME}$|^{_DATE}$"
-
 
 def input_columns() -> list[ColumnSpec]:
     """The event fields a log file provides, from `schemas/events.yaml`."""
@@ -72,6 +81,8 @@ def normalized_raw(raw: pl.LazyFrame) -> pl.LazyFrame:
     present = set(raw.collect_schema().names())
     if "_malformed" not in present:
         raw = raw.with_columns(_malformed=pl.lit(None, pl.String))
+    if "_zone" not in present:
+        raw = raw.with_columns(_zone=pl.lit(None, pl.String))
     fields = [
         (pl.col(c.name).cast(pl.String) if c.name in present else pl.lit(None, pl.String))
         .str.strip_chars()
@@ -83,34 +94,24 @@ def normalized_raw(raw: pl.LazyFrame) -> pl.LazyFrame:
     return raw.select(*lineage, *fields)
 
 
-def _parsed_instant(column: str) -> pl.Expr:
-    """Parse an offset-carrying ISO 8601 text to a UTC instant at microsecond resolution."""
-    text = (
-        pl.col(column)
-        .str.replace(r"^(\S{10})[ t]", "${1}T")
-        .str.replace(r"[Zz]$", "+00:00")
-        .str.replace(r"([+-][0-9]{2})$", "${1}:00")
-        .str.replace(r"([+-][0-9]{2})([0-9]{2})$", "${1}:${2}")
-        .str.replace(r"T([0-9]{2}:[0-9]{2})([+-])", "T${1}:00${2}")
-    )
-    return text.str.to_datetime(
-        "%Y-%m-%dT%H:%M:%S%.f%:z", time_unit="us", time_zone="UTC", strict=False
-    )
-
-
 def _problem(reason: str, detail: pl.Expr) -> pl.Expr:
     return pl.struct(reason=pl.lit(reason), detail=detail)
 
 
-def row_problems(rows: pl.LazyFrame, catalog: pl.DataFrame) -> pl.LazyFrame:
+def row_problems(
+    rows: pl.LazyFrame, catalog: pl.DataFrame, zones: Sequence[str] = ()
+) -> pl.LazyFrame:
     """Add `reason` and `detail`: the first check a row fails, or nulls when it passes them all.
 
     The checks come from `schemas/events.yaml` (required, max_length, allowed) plus the rules
-    that span fields: the timestamp must carry an offset, exactly one subject, a known package,
-    and a SKU that agrees with the catalog.
+    that span fields: the timestamp must carry an offset (or be a local time in the row's
+    declared `_zone`; `zones` lists every zone the rows declare), exactly one subject, a known
+    package, and a SKU that agrees with the catalog.
     """
     specs = input_columns()
     at = pl.col("occurred_at")
+    zone = pl.col("_zone")
+    naive = at.str.contains(NAIVE_TIMESTAMP_PATTERN)
     parsed = pl.col("_instant")  # parsed once, below; canonical_events reuses it
     has_user = pl.col("user_id") != ""
     has_workspace = pl.col("workspace_id") != ""
@@ -148,14 +149,33 @@ def row_problems(rows: pl.LazyFrame, catalog: pl.DataFrame) -> pl.LazyFrame:
             )
     checks += [
         (
-            at.str.contains(NAIVE_TIMESTAMP_PATTERN),
+            naive & zone.is_null(),
             _problem(
                 NAIVE_TIMESTAMP,
                 pl.format("occurred_at '{}' has no UTC offset; add Z or an offset like +01:00", at),
             ),
         ),
         (
-            ~at.str.contains(AWARE_TIMESTAMP) | parsed.is_null(),
+            naive & ~at.str.contains(NAIVE_DATETIME_PATTERN),
+            _problem(
+                INVALID_TIMESTAMP,
+                pl.format("occurred_at '{}' is a date without a time of day", at),
+            ),
+        ),
+        (
+            naive & pl.col("_local").is_not_null() & parsed.is_null(),
+            _problem(
+                INVALID_TIMESTAMP,
+                pl.format(
+                    "occurred_at '{}' does not exist in {}: the clocks skip that time "
+                    "(summer time starts)",
+                    at,
+                    zone,
+                ),
+            ),
+        ),
+        (
+            (~at.str.contains(AWARE_TIMESTAMP) & ~naive) | parsed.is_null(),
             _problem(
                 INVALID_TIMESTAMP,
                 pl.format("occurred_at '{}' is not an ISO 8601 instant", at.str.slice(0, 80)),
@@ -228,15 +248,21 @@ def row_problems(rows: pl.LazyFrame, catalog: pl.DataFrame) -> pl.LazyFrame:
         problem = pl.when(condition).then(outcome).otherwise(problem)
 
     skus = catalog.lazy().select(package=pl.col("package"), _catalog_sku=pl.col("sku"))
+    local = pl.when(naive & zone.is_not_null()).then(naive_local("occurred_at"))
     return (
         rows.join(skus, on="package", how="left", maintain_order="left")
-        .with_columns(_instant=_parsed_instant("occurred_at"))
+        .with_columns(_local=local)
+        .with_columns(
+            _instant=pl.when(naive)
+            .then(localized(pl.col("_local"), zones))
+            .otherwise(parsed_instant("occurred_at"))
+        )
         .with_columns(_problem=problem)
         .with_columns(
             reason=pl.col("_problem").struct.field("reason"),
             detail=pl.col("_problem").struct.field("detail"),
         )
-        .drop("_problem")
+        .drop("_problem", "_local")
     )
 
 
@@ -251,16 +277,17 @@ def canonical_events(valid: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def classified_rows(
-    batch: pl.LazyFrame, stored: pl.LazyFrame, catalog: pl.DataFrame
+    batch: pl.LazyFrame, stored: pl.LazyFrame, catalog: pl.DataFrame, zones: Sequence[str] = ()
 ) -> pl.LazyFrame:
     """Every raw row with `status` (ACCEPTED, DUPLICATE, QUARANTINED), `reason` and `detail`.
 
     `stored` holds the events already in the lake (content columns only); a row whose event_id
     is there with identical content is a DUPLICATE, with other content a CONFLICTING_DUPLICATE.
     Inside the batch the first row of an event_id (by `_seq`) wins on the same terms.
+    `zones` lists the zones the rows' `_zone` declares (see `row_problems`).
     """
     content = content_columns()
-    checked = row_problems(normalized_raw(batch), catalog)
+    checked = row_problems(normalized_raw(batch), catalog, zones)
     typed = canonical_events(checked).with_columns(
         occurred_at=pl.when(pl.col("reason").is_null()).then(pl.col("occurred_at"))
     )

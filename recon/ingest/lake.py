@@ -58,7 +58,11 @@ def lake_fingerprint(layout: HomeLayout) -> tuple[tuple[str, int, int], ...]:
 
 def scan_quarantine(layout: HomeLayout) -> pl.LazyFrame:
     """All quarantined rows, lazily."""
-    files = sorted(layout.quarantine.glob("*.parquet"))
+    return scan_quarantine_files(sorted(layout.quarantine.glob("*.parquet")))
+
+
+def scan_quarantine_files(files: list[Path]) -> pl.LazyFrame:
+    """The rows of some quarantine part files, lazily (none: an empty frame)."""
     if not files:
         return pl.LazyFrame(schema=QUARANTINE_SCHEMA)
     return pl.scan_parquet(files, schema=QUARANTINE_SCHEMA)

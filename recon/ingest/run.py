@@ -4,21 +4,25 @@ Every row read ends in exactly one of: accepted (appended to the lake), duplicat
 event_id is stored with identical content), or quarantined (kept with a reason and the
 original row). Re-ingesting a file changes nothing: its events are duplicates and its
 quarantined rows are already kept (by file digest and row number).
+
+An ingest's files become visible in the lake only together with its ledger entry, and a
+failed ingest (a full disk included) leaves the lake exactly as it was (see `staging`).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import polars as pl
 
 from recon.core import config
+from recon.core.config import IngestSettings
 from recon.core.contracts import events_contract
-from recon.home.files import write_atomically
+from recon.home.files import disk_full_error, is_disk_full, write_parquet_atomically
 from recon.home.layout import HomeLayout, event_files
 from recon.home.store import Store
 from recon.ingest import events as ev
@@ -29,7 +33,9 @@ from recon.ingest.lake import (
     event_schema,
     scan_event_files,
     scan_quarantine,
+    scan_quarantine_files,
 )
+from recon.ingest.results import FileResult, IngestResult, Progress
 from recon.ingest.sources import (
     SourceFile,
     UnreadableFileError,
@@ -37,71 +43,23 @@ from recon.ingest.sources import (
     originals,
     read_batches,
 )
+from recon.ingest.staging import (
+    Staging,
+    derived_stale,
+    ledger_rows,
+    mark_derived_stale,
+    recover_staged,
+)
 
-
-@dataclass
-class FileResult:
-    """What happened to one file."""
-
-    path: str
-    format: str
-    rows_read: int = 0
-    accepted: int = 0
-    duplicates: int = 0
-    quarantined: int = 0
-    error: str | None = None
-    sha256: str | None = None
-
-
-@dataclass
-class IngestResult:
-    """Counts for one ingest; `rows_read == accepted + duplicates + quarantined` always."""
-
-    ingest_id: str
-    files: list[FileResult] = field(default_factory=list)
-    skipped: list[dict[str, str]] = field(default_factory=list)
-    reasons: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def rows_read(self) -> int:
-        """Rows read from all files."""
-        return sum(f.rows_read for f in self.files)
-
-    @property
-    def accepted(self) -> int:
-        """Rows appended to the lake."""
-        return sum(f.accepted for f in self.files)
-
-    @property
-    def duplicates(self) -> int:
-        """Rows whose event was already stored with identical content."""
-        return sum(f.duplicates for f in self.files)
-
-    @property
-    def quarantined(self) -> int:
-        """Rows rejected with a reason."""
-        return sum(f.quarantined for f in self.files)
-
-    @property
-    def failed_files(self) -> list[FileResult]:
-        """Files that could not be read at all."""
-        return [f for f in self.files if f.error]
-
-    def as_dict(self) -> dict[str, object]:
-        """A JSON-ready summary."""
-        return {
-            "ingest_id": self.ingest_id,
-            "rows_read": self.rows_read,
-            "accepted": self.accepted,
-            "duplicates": self.duplicates,
-            "quarantined": self.quarantined,
-            "quarantine_reasons": dict(sorted(self.reasons.items())),
-            "files": [asdict(f) for f in self.files],
-            "skipped": self.skipped,
-        }
-
-
-Progress = Callable[[str, int, int], None]
+__all__ = [
+    "FileResult",
+    "IngestResult",
+    "Progress",
+    "clear_leftovers",
+    "derived_stale",
+    "ingest_paths",
+    "mark_derived_stale",
+]
 
 
 @dataclass
@@ -109,46 +67,64 @@ class _Chunk:
     """Raw rows from one or more consecutive files, processed together."""
 
     rows: pl.DataFrame
-    columns: dict[int, list[str]]  # file number -> that file's own columns
+    columns: dict[int, list[str]]  # file number -> that file's columns (recon's names)
+    names: dict[int, dict[str, str]]  # file number -> recon's name -> the file's own name
+    zones: set[str]  # the zones declared for naive timestamps of these rows
 
 
 def _chunks(
-    sources: list[SourceFile], result: IngestResult, progress: Progress | None
+    sources: list[SourceFile],
+    result: IngestResult,
+    settings: IngestSettings,
+    progress: Progress | None,
 ) -> Iterator[_Chunk]:
     """Batches of at most `RECON_INGEST_BATCH_ROWS` rows; small files grouped, large ones split."""
     limit = config.ingest_batch_rows()
     pending: list[pl.DataFrame] = []
-    columns: dict[int, list[str]] = {}
+    chunk = _Chunk(pl.DataFrame(), {}, {}, set())
     pending_rows = 0
     seq = 0
     for number, source in enumerate(sources, start=1):
-        outcome = FileResult(path=str(source.path), format=source.kind, sha256=source.sha256)
+        outcome = FileResult(
+            path=str(source.path),
+            format=source.label,
+            sha256=source.sha256,
+            notes=list(source.notes),
+        )
         result.files.append(outcome)
         if progress:
             progress(f"reading {source.path.name}", number, len(sources))
+        mapping, zone = settings.for_source(source.path)
         try:
-            for batch in read_batches(source, limit):
-                columns[number] = [c for c in batch.columns if not c.startswith("_")]
+            for batch, names in read_batches(source, limit, mapping):
+                chunk.columns[number] = [c for c in batch.columns if not c.startswith("_")]
+                chunk.names[number] = names
+                if zone is not None:
+                    chunk.zones.add(zone)
                 pending.append(
                     batch.with_columns(
                         _seq=pl.int_range(seq, seq + batch.height, dtype=pl.Int64),
                         _sha256=pl.lit(source.sha256),
                         _file=pl.lit(number, pl.Int64),
+                        _zone=pl.lit(zone, pl.String),
                     )
                 )
                 seq += batch.height
                 pending_rows += batch.height
                 if pending_rows >= limit:
-                    yield _Chunk(pl.concat(pending, how="diagonal_relaxed"), columns)
-                    pending, columns, pending_rows = [], {}, 0
+                    chunk.rows = pl.concat(pending, how="diagonal_relaxed")
+                    yield chunk
+                    pending, pending_rows = [], 0
+                    chunk = _Chunk(pl.DataFrame(), {}, {}, set())
         except UnreadableFileError as exc:
             outcome.error = str(exc)
     if pending:
-        yield _Chunk(pl.concat(pending, how="diagonal_relaxed"), columns)
+        chunk.rows = pl.concat(pending, how="diagonal_relaxed")
+        yield chunk
 
 
 def _store_accepted(
-    accepted: pl.DataFrame, layout: HomeLayout, ingest_id: str, part: str
+    accepted: pl.DataFrame, folder: Path, ingest_id: str, part: str
 ) -> list[tuple[Path, pl.DataFrame]]:
     """Write accepted rows into the lake, one file per event date; (file, its event ids)."""
     contract = events_contract()
@@ -161,8 +137,8 @@ def _store_accepted(
     dated = typed.with_columns(_date=pl.col("occurred_at").dt.date())
     written = []
     for (day,), rows in dated.partition_by("_date", as_dict=True, maintain_order=True).items():
-        path = layout.events / f"event_date={day}" / f"part-{part}.parquet"
-        write_atomically(rows.drop("_date").sort("occurred_at", "event_id"), path)
+        path = folder / f"event_date={day}" / f"part-{part}.parquet"
+        write_parquet_atomically(rows.drop("_date").sort("occurred_at", "event_id"), path)
         written.append((path, rows.select("event_id")))
     return written
 
@@ -171,7 +147,7 @@ def _store_quarantine(
     rejected: pl.DataFrame,
     chunk: _Chunk,
     layout: HomeLayout,
-    ingest_id: str,
+    staging: Staging,
     part: str,
     at: datetime,
 ) -> None:
@@ -181,17 +157,28 @@ def _store_quarantine(
     originals_by_seq = pl.concat(
         [
             group.select("_seq").with_columns(
-                originals(group.select([*chunk.columns.get(int(number), []), "_raw"]))
+                originals(
+                    group.select([*chunk.columns.get(int(number), []), "_raw"]).rename(
+                        chunk.names.get(int(number), {})
+                    )
+                )
             )
             for (number,), group in raw.partition_by("_file", as_dict=True).items()
         ],
         how="vertical",
     )
-    kept = scan_quarantine(layout).select("source_sha256", "source_row").collect()
+    kept = pl.concat(
+        [
+            scan_quarantine(layout).select("source_sha256", "source_row").collect(),
+            scan_quarantine_files(staging.quarantine_files())
+            .select("source_sha256", "source_row")
+            .collect(),
+        ]
+    )
     rows = (
         rejected.join(originals_by_seq, on="_seq", how="left")
         .select(
-            ingest_id=pl.lit(ingest_id),
+            ingest_id=pl.lit(staging.ingest_id),
             source_file=pl.col("_source_file"),
             source_sha256=pl.col("_sha256"),
             source_row=pl.col("_source_row").cast(pl.Int64),
@@ -206,25 +193,7 @@ def _store_quarantine(
         .select([pl.col(c).cast(t) for c, t in QUARANTINE_SCHEMA.items()])
     )
     if rows.height:
-        write_atomically(rows, layout.quarantine / f"quarantine-{part}.parquet")
-
-
-DERIVED = ("intervals", "anomalies")
-
-
-def derived_stale(layout: HomeLayout) -> bool:
-    """True when the lake changed since intervals and anomalies were last computed."""
-    return any(not (layout.derived / f"{name}.parquet").exists() for name in DERIVED)
-
-
-def mark_derived_stale(layout: HomeLayout) -> None:
-    """Forget the derived files; they are rebuilt when someone asks for them.
-
-    Rebuilding walks the whole lake, so it is left out of ingest: ingest memory stays bounded
-    by its batch size whatever the size of the lake.
-    """
-    for name in DERIVED:
-        (layout.derived / f"{name}.parquet").unlink(missing_ok=True)
+        write_parquet_atomically(rows, staging.quarantine / f"quarantine-{part}.parquet")
 
 
 def clear_leftovers(layout: HomeLayout) -> int:
@@ -244,26 +213,79 @@ def ingest_paths(
     catalog_path: Path,
     at: datetime,
     progress: Progress | None = None,
+    *,
+    columns: Mapping[str, str] | None = None,
+    timezone: str | None = None,
+    settings: IngestSettings | None = None,
 ) -> IngestResult:
     """Ingest files and folders into the home's lake; the caller holds the home lock.
 
     Rows are processed in bounded batches: each batch is checked against the lake as it is
     (including the batches before it), so the first occurrence of an event wins exactly as if
     everything had been read at once, and memory stays bounded for any input size.
+
+    `settings` (default: the home's recon.toml `[ingest]`) name the partner's columns and the
+    zone of naive timestamps; `columns` (recon's name → the log's column name) and `timezone`
+    apply to every file of this call, on top of them. A full disk raises `DiskFullError`
+    after the lake is put back exactly as it was.
     """
-    layout.ensure()
-    clear_leftovers(layout)
+    chosen = (settings or config.load_settings(layout.root).ingest).with_call(columns, timezone)
+    try:
+        layout.ensure()
+        clear_leftovers(layout)
+        # The store first: a home exists (for readers) from the moment its first ingest starts.
+        with Store(layout).connect():
+            pass
+        recover_staged(layout)
+    except Exception as exc:
+        if is_disk_full(exc):
+            raise _disk_full(exc, layout) from exc
+        raise
     catalog = load_catalog(catalog_path)
     ingest_id = f"{at.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
     result = IngestResult(ingest_id=ingest_id)
     sources, skipped = discover(paths)
     result.skipped = [{"path": str(s.path), "reason": s.reason} for s in skipped]
-    wrote = False
+    staging = Staging(layout, ingest_id)
+    try:
+        staging.begin()
+        _ingest_into(staging, sources, result, chosen, catalog, at, progress)
+        staging.publish(_ledger(result, at))
+    except BaseException as exc:
+        staging.abandon()
+        if isinstance(exc, Exception) and is_disk_full(exc):
+            raise _disk_full(exc, layout) from exc
+        raise
+    return result
+
+
+def _disk_full(exc: Exception, layout: HomeLayout) -> Exception:
+    return disk_full_error(
+        exc,
+        layout.root,
+        "ingest",
+        outcome="nothing of this ingest was kept, the lake is as it was",
+        again="ingesting the same files again is safe (idempotent)",
+    )
+
+
+def _ingest_into(
+    staging: Staging,
+    sources: list[SourceFile],
+    result: IngestResult,
+    settings: IngestSettings,
+    catalog: pl.DataFrame,
+    at: datetime,
+    progress: Progress | None,
+) -> None:
+    """Check every row and write the accepted and quarantined ones into the staging folder."""
+    layout = staging.layout
     # Hashes of every stored id and the file holding it, so a batch is never checked against
-    # the whole lake: only the files that may hold its ids are read (linear ingest).
+    # the whole lake: only the files that may hold its ids are read (linear ingest). Staged
+    # files of this ingest join the index as they are written.
     known = EventIdIndex.of(event_files(layout))
-    for number, chunk in enumerate(_chunks(sources, result, progress)):
-        part = f"{ingest_id}-{number:05d}"
+    for number, chunk in enumerate(_chunks(sources, result, settings, progress)):
+        part = f"{staging.ingest_id}-{number:05d}"
         ids = (
             chunk.rows.select(pl.col("event_id").cast(pl.String).str.strip_chars()).unique()
             if ("event_id" in chunk.rows.columns)
@@ -277,30 +299,27 @@ def ingest_paths(
             .join(ids.lazy(), on="event_id", how="semi")
             .collect(engine="streaming")
         )
-        classified = ev.classified_rows(chunk.rows.lazy(), stored.lazy(), catalog).collect(
-            engine="in-memory"
-        )
+        classified = ev.classified_rows(
+            chunk.rows.lazy(), stored.lazy(), catalog, sorted(chunk.zones)
+        ).collect(engine="in-memory")
         _account(classified, result)
         accepted = classified.filter(pl.col("status") == ev.ACCEPTED)
         known.add_files(
             [
                 (path, stored_ids.select(id_hashes(pl.col("event_id")))[:, 0])
-                for path, stored_ids in _store_accepted(accepted, layout, ingest_id, part)
+                for path, stored_ids in _store_accepted(
+                    accepted, staging.events, staging.ingest_id, part
+                )
             ]
         )
         _store_quarantine(
             classified.filter(pl.col("status") == ev.QUARANTINED),
             chunk,
             layout,
-            ingest_id,
+            staging,
             part,
             at,
         )
-        wrote = True
-    if wrote:
-        mark_derived_stale(layout)
-    _record(result, layout, at)
-    return result
 
 
 def _account(classified: pl.DataFrame, result: IngestResult) -> None:
@@ -320,32 +339,25 @@ def _account(classified: pl.DataFrame, result: IngestResult) -> None:
         result.reasons[str(reason)] = result.reasons.get(str(reason), 0) + int(n)
 
 
-def _record(result: IngestResult, layout: HomeLayout, at: datetime) -> None:
-    with Store(layout).connect() as con:
-        con.execute(
-            "INSERT INTO ingests VALUES (?, ?, now(), ?, ?, ?, ?, ?)",
-            [
-                result.ingest_id,
-                at,
-                len(result.files),
-                result.rows_read,
-                result.accepted,
-                result.duplicates,
-                result.quarantined,
-            ],
-        )
-        for f in result.files:
-            con.execute(
-                "INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    result.ingest_id,
-                    f.path,
-                    f.sha256,
-                    f.format,
-                    f.rows_read,
-                    f.accepted,
-                    f.duplicates,
-                    f.quarantined,
-                    f.error,
-                ],
-            )
+def _ledger(result: IngestResult, at: datetime) -> dict[str, object]:
+    totals = [
+        len(result.files),
+        result.rows_read,
+        result.accepted,
+        result.duplicates,
+        result.quarantined,
+    ]
+    files: list[list[object]] = [
+        [
+            f.path,
+            f.sha256,
+            f.format,
+            f.rows_read,
+            f.accepted,
+            f.duplicates,
+            f.quarantined,
+            f.error,
+        ]
+        for f in result.files
+    ]
+    return ledger_rows(result.ingest_id, at, totals, files)

@@ -1,5 +1,8 @@
 """Read partner log files (CSV, JSON Lines, Parquet) as batches of raw text rows, with lineage.
 
+Which files are logs and how to open them (gzip, zip members, UTF-16) is `formats`; the
+partner's column names and the check that a file has every required column is `columns`.
+
 Each batch carries the file's columns as text plus `_source_row` (the 1-based data row: the CSV
 header is not counted; for JSON Lines, non-blank lines), `_malformed` (why a row could not be
 parsed, else null) and `_original` (the row as read, as JSON, at most 64 KiB).
@@ -8,76 +11,47 @@ Files are streamed in batches of at most `RECON_INGEST_BATCH_ROWS` rows, so a lo
 memory is read in bounded memory. A well-formed CSV under `RECON_FAST_CSV_BYTES` is parsed by
 Polars in one go; anything else (larger, invalid UTF-8, ragged rows) goes through Python's csv
 module row by row, so that one bad row never costs the good rows of the same file. Only a file
-that cannot be read as its format at all raises `UnreadableFileError`.
+that cannot be read as its format at all, or that lacks a required column, raises
+`UnreadableFileError` (before any of its rows is handed out).
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import gzip
+import io
 import json
 import sys
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+import zipfile
+import zlib
+from collections.abc import Iterator, Mapping
+from typing import NamedTuple
 
 import polars as pl
 
 from recon.core import config
-from recon.core.errors import BadInputError
-from recon.home.files import file_sha256
+from recon.ingest.columns import UnreadableFileError, check_columns, clean_name, renames
+from recon.ingest.formats import SkippedPath, SourceFile, discover, open_raw, open_text_bytes
 
-SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 ORIGINAL_LIMIT = 64 * 1024
-IDENTIFYING = ("event_id", "occurred_at", "action")
+
+__all__ = [
+    "Batch",
+    "SkippedPath",
+    "SourceFile",
+    "UnreadableFileError",
+    "discover",
+    "originals",
+    "read_batches",
+]
 
 
-class UnreadableFileError(BadInputError):
-    """A log file that cannot be parsed as its format at all."""
+class Batch(NamedTuple):
+    """Raw rows of one file, with recon's column names; `names` maps a renamed one back."""
 
-
-@dataclass(frozen=True)
-class SourceFile:
-    """One input file: where it is, its format and a digest of its bytes."""
-
-    path: Path
-    kind: str
-    sha256: str
-    size: int
-
-
-@dataclass(frozen=True)
-class SkippedPath:
-    """A path that was named or found but is not a log file recon reads."""
-
-    path: Path
-    reason: str
-
-
-def discover(paths: Iterable[Path]) -> tuple[list[SourceFile], list[SkippedPath]]:
-    """Expand files and folders (recursively) into log files, sorted by path within a folder."""
-    found: list[SourceFile] = []
-    skipped: list[SkippedPath] = []
-
-    def consider(path: Path, *, named: bool) -> None:
-        kind = SUFFIXES.get(path.suffix.lower())
-        if kind is None:
-            if named or not path.name.startswith("."):
-                skipped.append(
-                    SkippedPath(path, f"not a log file (expected {', '.join(sorted(SUFFIXES))})")
-                )
-            return
-        found.append(SourceFile(path, kind, file_sha256(path), path.stat().st_size))
-
-    for path in paths:
-        if path.is_dir():
-            for child in sorted(p for p in path.rglob("*") if p.is_file()):
-                consider(child, named=False)
-        elif path.is_file():
-            consider(path, named=True)
-        else:
-            skipped.append(SkippedPath(path, "no such file or folder"))
-    return found, skipped
+    rows: pl.DataFrame
+    names: dict[str, str]
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -86,30 +60,12 @@ def discover(paths: Iterable[Path]) -> tuple[list[SourceFile], list[SkippedPath]
 def _clean_header(names: list[str]) -> list[str]:
     out, seen = [], set()
     for i, name in enumerate(names):
-        clean = name.strip().lower().lstrip("\ufeff") or f"column_{i + 1}"
+        clean = clean_name(name) or f"column_{i + 1}"
         while clean in seen:
             clean += "_dup"
         seen.add(clean)
         out.append(clean)
     return out
-
-
-def _check_identifying(source: SourceFile, header: list[str]) -> None:
-    if set(header) & set(IDENTIFYING):
-        return
-    joined = ",".join(header)
-    for delimiter, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "pipes")):
-        if delimiter in joined:
-            raise UnreadableFileError(
-                f"{source.path}: the header is separated by {name}, not commas",
-                hint="export the log as comma-separated CSV",
-            )
-    shown = ", ".join(header[:6]) + (", ..." if len(header) > 6 else "")
-    raise UnreadableFileError(
-        f"{source.path}: not an event log (it has none of the columns "
-        f"{', '.join(IDENTIFYING)}; it has {shown})",
-        hint="move it out of the log folder, or fix its header",
-    )
 
 
 def _frame(
@@ -139,9 +95,13 @@ def _printable(text: str) -> str:
 
 def _csv_fast(source: SourceFile) -> pl.DataFrame | None:
     """The whole file through Polars, or None when it needs the careful path."""
-    if source.size > config.fast_csv_bytes():
+    limit = config.fast_csv_bytes()
+    if source.size > limit and not (source.gzip or source.utf16):
         return None
-    data = source.path.read_bytes()
+    with open_text_bytes(source) as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        return None
     if data.startswith(codecs.BOM_UTF8):
         data = data[3:]
     try:
@@ -161,9 +121,10 @@ def _csv_fast(source: SourceFile) -> pl.DataFrame | None:
 def _csv_careful(source: SourceFile, size: int) -> Iterator[pl.DataFrame]:
     """Row by row with Python's csv module: invalid UTF-8 and ragged rows become bad rows."""
     csv.field_size_limit(sys.maxsize)
-    with source.path.open(
-        "r", encoding="utf-8-sig", errors="surrogateescape", newline=""
-    ) as handle:
+    with (
+        open_text_bytes(source) as raw,
+        io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="") as handle,
+    ):
         reader = csv.reader(handle, strict=False)
         try:
             header_raw = next(reader)
@@ -175,7 +136,6 @@ def _csv_careful(source: SourceFile, size: int) -> Iterator[pl.DataFrame]:
                 hint="re-export the file as CSV",
             ) from exc
         header = _clean_header([_printable(h) for h in header_raw])
-        _check_identifying(source, header)
         rows: list[list[str | None]] = []
         malformed: list[str | None] = []
         raws: list[str | None] = []
@@ -226,8 +186,6 @@ def _csv_batches(source: SourceFile, size: int) -> Iterator[pl.DataFrame]:
         return
     header = _clean_header(whole.columns)
     whole = whole.rename(dict(zip(whole.columns, header, strict=True)))
-    if whole.height:
-        _check_identifying(source, header)
     for offset in range(0, whole.height, size):
         part = whole.slice(offset, size)
         yield part.with_columns(
@@ -243,7 +201,7 @@ def _jsonl_batches(source: SourceFile, size: int) -> Iterator[pl.DataFrame]:
     """A line that is not a JSON object, or not UTF-8, becomes a bad row with `_raw` kept."""
     records: list[dict[str, str | None]] = []
     first, number = 1, 0
-    with source.path.open("rb") as handle:
+    with open_text_bytes(source) as handle:
         for raw_line in handle:
             text = raw_line.decode("utf-8", errors="surrogateescape").strip()
             if not text:
@@ -317,54 +275,89 @@ def _parquet_text(frame: pl.DataFrame) -> pl.DataFrame:
 def _parquet_batches(source: SourceFile, size: int) -> Iterator[pl.DataFrame]:
     import pyarrow.parquet as pq  # noqa: PLC0415 - slow to import, and only Parquet logs need it
 
-    try:
-        parquet = pq.ParquetFile(source.path)
-        header = _clean_header(parquet.schema_arrow.names)
-    except Exception as exc:  # pyarrow raises several types for damaged files
-        raise UnreadableFileError(
-            f"{source.path}: cannot be read as Parquet: {str(exc).splitlines()[0]}",
-            hint="the file may be truncated or not Parquet; re-export it",
-        ) from exc
-    if parquet.metadata.num_rows:
-        _check_identifying(source, header)
-    first = 1
-    try:
-        for batch in parquet.iter_batches(batch_size=size):
-            frame = pl.from_arrow(batch)
-            assert isinstance(frame, pl.DataFrame)
-            frame = _parquet_text(frame)
-            frame = frame.rename(dict(zip(frame.columns, header, strict=True)))
-            yield frame.with_columns(
-                _source_row=pl.int_range(first, first + frame.height, dtype=pl.Int64),
-                _malformed=pl.lit(None, pl.String),
-            )
-            first += frame.height
-    except UnreadableFileError:
-        raise
-    except Exception as exc:  # a row group beyond the damage cannot be read
-        raise UnreadableFileError(
-            f"{source.path}: Parquet is damaged after row {first - 1}: {str(exc).splitlines()[0]}",
-            hint="the rows before it were read; re-export the file and ingest it again",
-        ) from exc
+    with open_raw(source) as handle:
+        try:
+            # A plain file by name (pyarrow reads it natively); a zip member by its handle.
+            parquet = pq.ParquetFile(handle if source.member else source.path)
+            header = _clean_header(parquet.schema_arrow.names)
+        except Exception as exc:  # pyarrow raises several types for damaged files
+            raise UnreadableFileError(
+                f"{source.path}: cannot be read as Parquet: {str(exc).splitlines()[0]}",
+                hint="the file may be truncated or not Parquet; re-export it",
+            ) from exc
+        first = 1
+        try:
+            for batch in parquet.iter_batches(batch_size=size):
+                frame = pl.from_arrow(batch)
+                assert isinstance(frame, pl.DataFrame)
+                frame = _parquet_text(frame)
+                frame = frame.rename(dict(zip(frame.columns, header, strict=True)))
+                yield frame.with_columns(
+                    _source_row=pl.int_range(first, first + frame.height, dtype=pl.Int64),
+                    _malformed=pl.lit(None, pl.String),
+                )
+                first += frame.height
+        except Exception as exc:  # a row group beyond the damage cannot be read
+            raise UnreadableFileError(
+                f"{source.path}: Parquet is damaged after row {first - 1}: "
+                f"{str(exc).splitlines()[0]}",
+                hint="the rows before it were read; re-export the file and ingest it again",
+            ) from exc
 
 
 # ------------------------------------------------------------------------------ all formats
 
+# What a damaged gzip stream or zip member raises while it is read.
+_DAMAGED = (EOFError, gzip.BadGzipFile, zlib.error, zipfile.BadZipFile)
 
-def read_batches(source: SourceFile, size: int | None = None) -> Iterator[pl.DataFrame]:
-    """The raw rows of one file, in batches; every value is text (or null when absent)."""
-    size = size or config.ingest_batch_rows()
+
+def _format_batches(source: SourceFile, size: int) -> Iterator[pl.DataFrame]:
+    if source.problem:
+        raise UnreadableFileError(source.problem, hint="re-export or unpack the file")
     if source.kind == "csv":
         batches = _csv_batches(source, size)
     elif source.kind == "jsonl":
         batches = _jsonl_batches(source, size)
     else:
         batches = _parquet_batches(source, size)
-    for batch in batches:
+    read = 0
+    try:
+        for batch in batches:
+            read += batch.height
+            yield batch
+    except _DAMAGED as exc:
+        where = "gzip stream" if source.gzip else "zip member" if source.member else "file"
+        raise UnreadableFileError(
+            f"{source.path}: the {where} is damaged after row {read}: {exc}",
+            hint="re-export or re-compress the file and ingest it again",
+        ) from exc
+
+
+def read_batches(
+    source: SourceFile, size: int | None = None, columns: Mapping[str, str] | None = None
+) -> Iterator[Batch]:
+    """The raw rows of one file, in batches; every value is text (or null when absent).
+
+    `columns` maps recon's names to the file's (see `columns.renames`). The first batch's
+    header decides whether the file is an event log with every required column; a file that
+    is not is refused before any of its rows is handed out.
+    """
+    size = size or config.ingest_batch_rows()
+    mapping = dict(columns or {})
+    checked = False
+    for batch in _format_batches(source, size):
+        header = [c for c in batch.columns if not c.startswith("_")]
+        renamed = renames(str(source.path), header, mapping)
+        if not checked and header:
+            check_columns(str(source.path), [renamed.get(c, c) for c in header], mapping)
+        checked = True
         with_raw = (
             batch if "_raw" in batch.columns else batch.with_columns(_raw=pl.lit(None, pl.String))
         )
-        yield with_raw.with_columns(_source_file=pl.lit(str(source.path)))
+        yield Batch(
+            with_raw.rename(renamed).with_columns(_source_file=pl.lit(str(source.path))),
+            {canonical: own for own, canonical in renamed.items()},
+        )
 
 
 def originals(batch: pl.DataFrame) -> pl.Series:

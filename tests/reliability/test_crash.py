@@ -141,7 +141,7 @@ def test_killed_ingests_leave_a_lake_that_the_next_ingest_completes(tmp_path, re
         check=True,
     )
     counts = json.loads(done.stdout)
-    assert counts["rows_read"] == counts["accepted"] + counts["duplicates"] + counts["quarantined"]
+    assert counts["rowsRead"] == counts["accepted"] + counts["duplicates"] + counts["quarantined"]
     lake, quarantine = reference
     assert lake_contents(home).equals(lake)
     ours = (

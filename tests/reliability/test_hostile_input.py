@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
+import gzip
 import io
 import json
 import tempfile
+import zipfile
 from pathlib import Path
 
 import polars as pl
@@ -133,12 +136,14 @@ def test_bom_crlf_quoted_newlines_and_header_case_are_fine(tmp_path):
     ]
 
 
-def test_missing_and_extra_columns(tmp_path):
-    header = [f for f in FIELDS if f != "action"] + ["comment"]
-    rows = [{**raw_row(event_id="m1"), "comment": "hi"}]
-    rc, result = ingest_bytes(tmp_path, "missing.csv", csv_text(rows, header=header).encode())
+def test_extra_columns_are_kept_in_the_original(tmp_path):
+    """A file missing a required column is refused whole (see the ingest format tests);
+    an extra column is carried into the quarantine's original row."""
+    header = [f for f in FIELDS if f != "sku"] + ["comment"]  # sku is optional
+    rows = [{**raw_row(event_id="m1", action="NOPE"), "comment": "hi"}]
+    rc, result = ingest_bytes(tmp_path, "extra.csv", csv_text(rows, header=header).encode())
     assert (result.accepted, result.quarantined) == (0, 1)
-    assert quarantined(rc)[0][1:] == ("MISSING_FIELD", "required field action is empty or absent")
+    assert quarantined(rc)[0][1] == "INVALID_ACTION"
     assert json.loads(scan_quarantine(rc.layout).collect()["original"][0])["comment"] == "hi"
 
 
@@ -259,3 +264,82 @@ def test_fuzzed_garbage_never_crashes_and_counts_add_up(data, suffix):
         assert {"g1", "g2"} <= set(lake["event_id"].to_list())
         assert lake["event_id"].n_unique() == lake.height
         assert scan_quarantine(rc.layout).collect().height == result.quarantined
+
+
+# ------------------------------------------------------------------ the partner's own data (#19)
+
+
+def test_a_file_missing_a_required_column_is_refused_whole_not_quarantined_row_by_row(tmp_path):
+    header = [f for f in FIELDS if f != "action"] + ["comment"]
+    rows = [{**raw_row(event_id=f"m{i}"), "comment": "hi"} for i in range(3000)]
+    rc, result = ingest_bytes(tmp_path, "missing.csv", csv_text(rows, header=header).encode())
+    assert (result.rows_read, result.accepted, result.quarantined) == (0, 0, 0)
+    assert len(result.failed_files) == 1
+    error = result.failed_files[0].error or ""
+    assert error.startswith(
+        f"{tmp_path / 'logs' / 'missing.csv'}: missing required column(s) action; "
+        "the whole file was refused"
+    )
+    assert "[ingest.columns]" in error
+    assert scan_quarantine(rc.layout).collect().height == 0
+    assert scan_events(rc.layout).collect().height == 0
+
+
+def test_zip_member_names_never_reach_outside_the_home(tmp_path):
+    archive = tmp_path / "logs" / "evil.zip"
+    archive.parent.mkdir(parents=True)
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("../../escaped.csv", GOOD)
+        bundle.writestr("/abs/olute.csv", GOOD.replace("g1", "g7").replace("g2", "g8"))
+    rc = Recon(tmp_path / "home")
+    result = rc.ingest([archive])
+    assert result.accepted == 4
+    assert not (tmp_path / "escaped.csv").exists()
+    assert sorted(set(scan_events(rc.layout).collect()["source_file"].to_list())) == [
+        f"{archive}!../../escaped.csv",
+        f"{archive}!/abs/olute.csv",
+    ]
+
+
+def _zipped(members: list[tuple[str, bytes]]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for number, (name, data) in enumerate(members):
+            bundle.writestr(f"{number}-{name}", data)
+    return buffer.getvalue()
+
+
+COMPRESSED_GARBAGE = st.one_of(
+    st.tuples(st.just("fuzz.csv.gz"), GARBAGE.map(gzip.compress)),
+    st.tuples(st.just("fuzz.jsonl.gz"), GARBAGE.map(gzip.compress)),
+    st.tuples(st.just("fuzz.csv"), GARBAGE.map(lambda data: gzip.compress(data)[: len(data)])),
+    st.tuples(st.sampled_from(["fuzz.csv.gz", "fuzz.zip"]), st.binary(max_size=2000)),
+    st.tuples(st.just("fuzz.csv"), GARBAGE.map(lambda data: codecs.BOM_UTF16_LE + data)),
+    st.tuples(
+        st.just("fuzz.zip"),
+        # Distinct contents: two identical files keep their quarantined rows once (by digest).
+        st.lists(
+            st.tuples(st.sampled_from(["a.csv", "b.jsonl", "c.parquet"]), GARBAGE),
+            unique_by=lambda member: member[1],
+        ).map(_zipped),
+    ),
+)
+
+
+@settings(max_examples=60)
+@given(COMPRESSED_GARBAGE)
+def test_fuzzed_compressed_and_utf16_garbage_never_crashes(named):
+    name, data = named
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        (base / "logs").mkdir()
+        (base / "logs" / "good.csv").write_text(GOOD)
+        (base / "logs" / name).write_bytes(data)
+        rc = Recon(base / "home")
+        result = rc.ingest([base / "logs"])
+        assert result.rows_read == result.accepted + result.duplicates + result.quarantined
+        lake = scan_events(rc.layout).collect()
+        assert {"g1", "g2"} <= set(lake["event_id"].to_list())
+        assert lake["event_id"].n_unique() == lake.height
+        assert scan_quarantine(rc.layout).collect().height == result.quarantined
+        assert not (base / "home" / ".staging").exists()
