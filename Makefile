@@ -13,7 +13,7 @@ export TZ := UTC
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-thorough check format lock sample golden notebook bench bench-lake clean
+.PHONY: help install demo test test-thorough check format lock sample golden notebook bench bench-http bench-lake clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -44,9 +44,9 @@ demo: install ## Install, then run October 2026 on the bundled sample: ingest, r
 	RECON_NOW=$(DEMO_NOW) $(BIN)/recon --home $(DEMO_HOME) sql \
 		"PIVOT (SELECT service_name, type, quantity FROM report_lines WHERE category = 'RECONCILIATION') \
 		 ON type IN ('PARTNER', 'CUSTOMER', 'LOCATION', 'USER') USING sum(quantity) ORDER BY service_name"
-	@echo "== why do we say 30.116076 for this add-on when the vendor says 3.702616?"
+	@echo "== why do we say 30.116076 for this add-on in October when the vendor says 3.702616?"
 	RECON_NOW=$(DEMO_NOW) $(BIN)/recon --home $(DEMO_HOME) explain --customer org-customer-000118 \
-		--user user-00002409 --package ATTENDANT_CONSOLE --start 2026-10-01 --end 2026-10-05
+		--user user-00002409 --package ATTENDANT_CONSOLE --start 2026-10-01 --end 2026-10-31
 	@echo "== report CSVs: $(DEMO_HOME)/reports/   discrepancies: $(DEMO_HOME)/reconciliations/"
 	@echo "== query the store: $(BIN)/recon --home $(DEMO_HOME) sql \"SELECT * FROM discrepancies LIMIT 10\""
 
@@ -76,8 +76,13 @@ sample: install ## Regenerate data/sample and its vendor reports in data/vendor 
 	$(BIN)/recon generate data/sample --start 2026-09-01 --end 2026-10-31 --subjects 3000 --seed 7 \
 		--vendor-month 2026-10 --vendor-dir data/vendor
 
-bench: install ## Time the monthly pipeline at 100k, 1M, 10M subjects vs floor and naive peers
+bench: install ## Time the monthly pipeline at 100k, 1M, 10M subjects vs floor and naive peers, then bench-http
 	$(BIN)/python -m benchmarks.run $(if $(SCALES),--scales $(SCALES))
+	$(MAKE) bench-http
+
+HTTP_SECONDS ?= 30
+bench-http: install ## Load `recon serve` on loopback: 32 clients, HTTP_SECONDS (30) s; p50/p99, no 5xx
+	$(BIN)/python -m benchmarks.http_load --seconds $(HTTP_SECONDS)
 
 bench-lake: install ## Ingest ~120M events month by month, then run October over that lake
 	$(BIN)/python -m benchmarks.lake

@@ -83,18 +83,17 @@ def main() -> None:
     lake = 0
     for name, folder in months.items():
         wall, peak, code, out = run_process(recon(home, "ingest", str(folder), "--json"), env)
-        result = json.loads(out) if code == 0 else {"rows_read": 0, "accepted": 0}
+        result = json.loads(out) if code == 0 else {"rowsRead": 0, "accepted": 0}
         lake += int(result["accepted"])
         steps.append(
-            Step(
-                f"ingest {name}", result["rows_read"], lake, round(wall, 2), round(peak), code == 0
-            )
+            Step(f"ingest {name}", result["rowsRead"], lake, round(wall, 2), round(peak), code == 0)
         )
         console.print(f"  ingest {name:<8} {wall:8.1f} s  {peak:8,.0f} MiB  lake {lake:,} events")
     wall, peak, code, _ = run_process(
         recon(home, "run", "--month", MONTH, "--tz", "UTC", "--regenerate", "--json"), env
     )
-    steps.append(Step("run 2026-10 UTC", lake, lake, round(wall, 2), round(peak), code in (0, 1)))
+    ok = code in (0, 1, 4)  # 4: the reports were built, no vendor file to compare (none given)
+    steps.append(Step("run 2026-10 UTC", lake, lake, round(wall, 2), round(peak), ok))
     console.print(f"  run {MONTH} UTC  {wall:8.1f} s  {peak:8,.0f} MiB  exit {code}")
     args.out.write_text(
         json.dumps(

@@ -231,14 +231,15 @@ def bench_scale(
         return timing
 
     wall, peak, code, out = run_process(recon(home, "ingest", str(logs), "--json"), env)
-    ingest = json.loads(out) if code == 0 else {"rows_read": 0, "accepted": 0}
-    record("-", "ingest", ingest["rows_read"], wall, peak, code == 0)
+    ingest = json.loads(out) if code == 0 else {"rowsRead": 0, "accepted": 0}
+    record("-", "ingest", ingest["rowsRead"], wall, peak, code == 0)
     events = int(ingest["accepted"])
     for zone in zones:
         wall, peak, code, out = run_process(
             recon(home, "run", "--month", MONTH, "--tz", zone, "--regenerate", "--json"), env
         )
-        engine = record(zone, "engine: 4 reports", events, wall, peak, code in (0, 1))
+        # No vendor files here: 4 (reports built, nothing compared) is the expected outcome.
+        engine = record(zone, "engine: 4 reports", events, wall, peak, code in (0, 1, 4))
         engine_csv = _engine_user_csv(out) if engine.ok else ""
         wall, peak, code, _ = run_process(baseline("floor", str(home), MONTH, zone), env)
         floor = record(zone, "floor: scan+group-by", events, wall, peak, code == 0)

@@ -28,15 +28,18 @@ if TYPE_CHECKING:
         NotFoundError,
         ReconError,
     )
+    from recon.home.columns import ColumnOrder
     from recon.home.tokens import TokenRecord
     from recon.ingest.run import FileResult, IngestResult
+    from recon.reconcile.columns import LearnedColumns
     from recon.reconcile.explain import Explanation, Subject
     from recon.reconcile.monthly import MonthRun, TypeOutcome
+    from recon.reconcile.records import ReconciliationRecord
     from recon.reconcile.run import ReconciliationResult
     from recon.reports.model import SORT_KEYS, Report, ReportRequest
     from recon.reports.request import month_period
     from recon.synth.generate import GenerateResult, GeneratorSpec, generate
-    from recon.viz.html import write_reconciliation_html
+    from recon.viz.html import check_html_target, write_reconciliation_html
 
 __version__ = "0.1.0"
 
@@ -48,6 +51,9 @@ _FACE: dict[str, str] = {
     "IngestResult": "recon.ingest.run",
     "FileResult": "recon.ingest.run",
     "ReconciliationResult": "recon.reconcile.run",
+    "ReconciliationRecord": "recon.reconcile.records",
+    "ColumnOrder": "recon.home.columns",
+    "LearnedColumns": "recon.reconcile.columns",
     "MonthRun": "recon.reconcile.monthly",
     "TypeOutcome": "recon.reconcile.monthly",
     "Explanation": "recon.reconcile.explain",
@@ -69,23 +75,27 @@ _FACE: dict[str, str] = {
     "GenerateResult": "recon.synth.generate",
     "generate": "recon.synth.generate",
     "write_reconciliation_html": "recon.viz.html",
+    "check_html_target": "recon.viz.html",
 }
 
 __all__ = [
     "REPORT_TYPES",
     "SORT_KEYS",
     "BadInputError",
+    "ColumnOrder",
     "ConflictError",
     "Explanation",
     "FileResult",
     "GenerateResult",
     "GeneratorSpec",
     "IngestResult",
+    "LearnedColumns",
     "LockedError",
     "MonthRun",
     "NotFoundError",
     "Recon",
     "ReconError",
+    "ReconciliationRecord",
     "ReconciliationResult",
     "Report",
     "ReportRequest",
@@ -93,6 +103,7 @@ __all__ = [
     "TokenRecord",
     "TypeOutcome",
     "__version__",
+    "check_html_target",
     "debug",
     "generate",
     "http_access_log",

@@ -10,9 +10,11 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
-from collections.abc import Iterable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -22,102 +24,132 @@ import polars as pl
 from recon.core import config
 from recon.core.contracts import ReportType
 from recon.core.csvsafe import restored
-from recon.core.errors import BadInputError, NotFoundError
+from recon.core.errors import BadInputError, LockedError, NotFoundError
 from recon.core.timezones import day_table, to_micros
 from recon.engine.intervals import assignment_intervals
 from recon.engine.proration import daily_quantities
+from recon.home import snapshot
 from recon.home.layout import HomeLayout, event_files
 from recon.home.lock import home_lock
 from recon.home.sql import read_only_query
 from recon.home.store import Store
-from recon.home.tokens import TokenRecord, create_token, find_token, load_tokens
+from recon.home.tokens import (
+    TokenRecord,
+    create_token,
+    find_token,
+    load_tokens,
+    revoke_token,
+    server_secret,
+)
+from recon.home.tokens import expiry as token_expiry
 from recon.ingest.lake import scan_events, scan_quarantine
 from recon.ingest.run import IngestResult, Progress, derived_stale, ingest_paths
 from recon.reconcile.explain import Explanation, Subject, explained
-from recon.reconcile.monthly import MonthRun, build_and_compare, report_to_reuse
+from recon.reconcile.monthly import MonthRun, build_and_compare, check_log_paths, report_to_reuse
+from recon.reconcile.records import RecordsFace
 from recon.reconcile.run import ReconciliationResult, reconcile_report
 from recon.reports.build import build_registered, local_today, register_request
 from recon.reports.derived import refresh_derived
 from recon.reports.model import Report, ReportRequest
-from recon.reports.registry import delete_report, fail_interrupted, get_report, list_reports
+from recon.reports.registry import (
+    delete_report,
+    fail_interrupted,
+    get_report,
+    list_reports,
+    seen_by_readers,
+)
 from recon.reports.request import month_period
+from recon.reports.scope import check_sub_partner
 from recon.reports.usage import UsageCache, customer_zones, load_catalog_for
 
 __all__ = ["Recon", "Report", "ReportRequest"]
 
 
-class Recon:
+class Recon(RecordsFace):
     """One recon home: its lake, report store, catalog and settings."""
 
-    def __init__(
-        self,
-        home: str | Path | None = None,
-        catalog: str | Path | None = None,
-        *,
-        shared_process: bool = False,
-    ) -> None:
+    def __init__(self, home: str | Path | None = None, catalog: str | Path | None = None) -> None:
         """Open a home.
 
-        By default every write takes the home's lock file, so separate recon processes never
-        interleave. A long-lived process that already holds that lock and serves many threads
-        (`recon serve`) passes `shared_process=True`: writes then queue on an in-process lock
-        and reads go straight to the store.
+        Every write takes the home's writer lock for its length (threads of one process queue
+        first), so writers never interleave. Reads take no lock: they read the published
+        store, so they never wait for a writer, and they create nothing (a read-only copy of a
+        home can be read).
         """
         self.layout = HomeLayout(config.resolve_home(home))
         self.settings = config.load_settings(self.layout.root)
         chosen = catalog or self.settings.catalog
         self.catalog_path = Path(chosen).resolve() if chosen else None
         self.store = Store(self.layout)
-        self._shared = shared_process
         self._thread_lock = threading.RLock()
+        self._locked = False  # this process holds the home's writer lock
         self._usage_cache = UsageCache(self.layout)
 
-    def _writing(self) -> AbstractContextManager[None]:
-        return self._thread_lock if self._shared else home_lock(self.layout)  # type: ignore[return-value]
+    @contextmanager
+    def _writing(self, wait_seconds: float | None = None) -> Iterator[None]:
+        with self._thread_lock:
+            if self._locked:  # nested in this thread's write
+                yield
+                return
+            with home_lock(self.layout, wait_seconds=wait_seconds):
+                self._locked = True
+                try:
+                    yield
+                finally:
+                    self._locked = False
 
     def _reading(self) -> AbstractContextManager[None]:
-        return nullcontext() if self._shared else home_lock(self.layout)
+        self.layout.require()  # a reader never creates a home
+        return snapshot.reading()
 
     # ------------------------------------------------------------------ for the adapters
     # What the CLI and the HTTP server need beyond reports; they use nothing but this face.
 
     def create_token(
-        self, scope: str, sub_partner_org_id: str | None = None, note: str = ""
+        self,
+        scope: str,
+        sub_partner_org_id: str | None = None,
+        note: str = "",
+        expires: str | None = None,
     ) -> tuple[str, TokenRecord]:
-        """Make an API token for `recon serve`; the token is returned once, stored hashed."""
-        return create_token(self.home, scope, sub_partner_org_id, config.now(), note)
+        """Make an API token for `recon serve`; the token is returned once, stored hashed.
+
+        A sub-partner scope must name a sub-partner of the lake (`BadInputError` otherwise).
+        `expires` is a duration from now (90m, 12h, 30d, 2w) or an ISO 8601 instant.
+        """
+        check_sub_partner(self.layout, sub_partner_org_id)
+        now = config.now()
+        until = token_expiry(expires, now) if expires is not None else None
+        with self._writing():
+            return create_token(self.home, scope, sub_partner_org_id, now, note, until)
 
     def find_token(self, presented: str) -> TokenRecord | None:
-        """The record of a presented bearer token, or None."""
+        """A presented bearer token's record, or None; `refusal(now)` says if it still works."""
         return find_token(load_tokens(self.home), presented)
 
-    def exclusive(self, wait_seconds: float | None = None) -> AbstractContextManager[None]:
-        """Hold the home's writer lock for a whole session (what `recon serve` does).
+    def list_tokens(self) -> list[TokenRecord]:
+        """Every token record of the home, revoked and expired ones too (never a token)."""
+        return load_tokens(self.home)
 
-        Waits up to `wait_seconds` (default `RECON_LOCK_WAIT`), then raises `LockedError`.
-        """
-        return home_lock(self.layout, wait_seconds=wait_seconds)
+    def revoke_token(self, token_id: str) -> TokenRecord:
+        """Revoke a token by id: the server refuses it (401) from then on."""
+        with self._writing():
+            return revoke_token(self.home, token_id, config.now())
 
     def recover_interrupted(self) -> None:
         """Mark reports whose process ended mid-way as FAILED (they can never finish)."""
-        with self.store.connect() as con:
+        with self._writing(), self.store.connect() as con:
             fail_interrupted(con, self.layout.reports)
 
     def ensure_home(self) -> None:
-        """Create the home's folders and seed its catalog (a server starting on a new home)."""
+        """Create the home: folders, catalog and report store (a server starting on a new one)."""
         self.layout.ensure()
+        with self.store.connect():
+            pass
 
     def server_secret(self) -> bytes:
         """The key `recon serve` signs download links with, created (mode 0600) on first use."""
-        # Imported here: only `recon serve` needs them.
-        import secrets  # noqa: PLC0415
-
-        from recon.home.files import write_bytes_atomically  # noqa: PLC0415
-
-        path = self.layout.root / ".server-secret"
-        if not path.exists():
-            write_bytes_atomically(path, secrets.token_hex(32).encode(), mode=0o600)
-        return path.read_text().strip().encode()
+        return server_secret(self.home)
 
     @property
     def home(self) -> Path:
@@ -189,22 +221,22 @@ class Recon:
     def get_report(self, report_id: str) -> Report:
         """One report by id."""
         with self._reading(), self.store.connect() as con:
-            if not self._shared:
-                fail_interrupted(con, self.layout.reports)
-            return get_report(con, report_id)
+            return seen_by_readers(con, [get_report(con, report_id, layout=self.layout)])[0]
 
     def list_reports(self, sort_by: str = "billingStartDate", **filters: object) -> list[Report]:
         """Reports matching exact filters.
 
         Filters: report_type, category, status, start, end, sub_partner_org_id.
         """
+        status = filters.pop("status", None)
         with self._reading(), self.store.connect() as con:
-            if not self._shared:
-                fail_interrupted(con, self.layout.reports)
-            return list_reports(con, sort_by=sort_by, **filters)  # type: ignore[arg-type]
+            found = list_reports(con, self.layout, sort_by=sort_by, **filters)  # type: ignore[arg-type]
+            seen = seen_by_readers(con, found)
+        wanted = str(status).upper() if status else None
+        return [r for r in seen if wanted is None or r.status == wanted]
 
     def delete_report(self, report_id: str) -> Report:
-        """Delete a COMPLETED or FAILED report and its CSV."""
+        """Delete a COMPLETED or FAILED report, its CSV and its reconciliations."""
         with self._writing():
             return delete_report(self.store, report_id)
 
@@ -257,11 +289,13 @@ class Recon:
         """The monthly batch: ingest, build every report type, reconcile, summarise.
 
         An existing COMPLETED report for the month is reused (unless `regenerate`), so a
-        second run on the same inputs produces the same outputs and no duplicates.
+        second run on the same inputs produces the same outputs and no duplicates. Missing
+        `logs` raise before any report is built; nothing to compare is NOTHING_COMPARED (exit 4).
         """
         start, end = month_period(month)
         run = MonthRun(month=month)
         paths = [Path(p) for p in logs]
+        check_log_paths(paths)
         if paths:
             run.add_ingest(self.ingest(paths, progress))
         vendor_files = run.add_vendor_folder(Path(vendor_dir)) if vendor_dir is not None else {}
@@ -301,6 +335,7 @@ class Recon:
         """The audit trail behind one subject's (or customer's) quantities in a period."""
         if end < start:
             raise BadInputError(f"--end {end} is before --start {start}", hint="swap them")
+        self.layout.require()
         events = scan_events(self.layout)
         if zone is None:
             owners = (
@@ -346,10 +381,15 @@ class Recon:
     def sql(self, query: str) -> pl.DataFrame:
         """Run read-only SQL on the store; anything that would write or reach outside is refused.
 
-        Derived tables and the store's views are brought up to date first.
+        Derived tables and the store's views are brought up to date first, unless a writer is
+        busy or the home is read-only: then it reads what was last published (a reader never
+        waits for a writer, and never writes to a read-only home).
         """
-        with self._writing():
-            if derived_stale(self.layout) and event_files(self.layout):
-                refresh_derived(self.layout, self.catalog())
-            self.store.refresh()  # tables exist and views point at the lake as it is now
+        self.layout.require()
+        root = self.layout.root
+        if os.access(root, os.W_OK) and root.stat().st_mode & 0o222:
+            with contextlib.suppress(LockedError), self._writing(wait_seconds=0):
+                if derived_stale(self.layout) and event_files(self.layout):
+                    refresh_derived(self.layout, self.catalog())
+                self.store.refresh()  # tables exist and views point at the lake as it is now
         return read_only_query(self.layout, query)

@@ -1,7 +1,8 @@
 """The embedded DuckDB report store: report registry, report rows, ingest ledger and views.
 
-Connections are short-lived (DuckDB lets one process write a file at a time), and writers
-hold the home's lock file first, so two recon processes never interleave their writes.
+Writers hold the home's lock file first, so two recon processes never interleave their
+writes, and write to a private copy that is published whole (`snapshot`); readers open the
+published store read-only and never wait for a writer.
 """
 
 from __future__ import annotations
@@ -13,8 +14,15 @@ from pathlib import Path
 
 import duckdb
 
+from recon.home import snapshot
+from recon.home.columns import COLUMN_ORDERS_SQL
 from recon.home.files import write_with
 from recon.home.layout import HomeLayout, event_files
+from recon.home.records import (
+    RECONCILIATION_VIEWS_SQL,
+    migrate_after_schema,
+    migrate_before_schema,
+)
 
 SCHEMA_SQL = """
 CREATE TABLE IF NOT EXISTS reports (
@@ -70,9 +78,11 @@ CREATE TABLE IF NOT EXISTS reconciliations (
     currency VARCHAR,
     created TIMESTAMPTZ NOT NULL,
     counts VARCHAR NOT NULL,
-    discrepancy_file VARCHAR NOT NULL
+    discrepancy_file VARCHAR NOT NULL,
+    seq BIGINT
 );
-CREATE TABLE IF NOT EXISTS discrepancies (
+CREATE SEQUENCE IF NOT EXISTS reconciliation_seq;
+CREATE TABLE IF NOT EXISTS all_discrepancies (
     reconciliation_id VARCHAR NOT NULL,
     report_id VARCHAR NOT NULL,
     class VARCHAR NOT NULL,
@@ -241,30 +251,53 @@ class Store:
         self._prepare_lock = threading.Lock()
 
     @contextmanager
-    def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection in UTC.
+    def connect(self, *, read_only: bool | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection in UTC: read-only to the published store, or a write session.
 
-        The first writable connection of this Store creates the tables and (re)points the lake
-        views at the home's files; later ones do not touch the catalog, so threads of one
-        process can read while another writes. `refresh` re-points the views on demand.
+        `read_only` defaults to True inside `snapshot.reading()` (a reading command), else
+        False. A read never waits and never writes; with nothing published yet it sees empty
+        tables. A write (the caller holds the writer lock) works on a private copy that is
+        published when the outermost write connection closes (`snapshot`). The first writable
+        connection of this Store creates the tables and (re)points the lake views at the
+        home's files; `refresh` does it again on demand.
         """
-        path = self.layout.store
-        if read_only and not path.exists():
-            with self.connect():
-                pass
-        con = duckdb.connect(str(path), read_only=read_only)
-        try:
-            con.execute("SET TimeZone = 'UTC'")
-            if not read_only and not self._prepared:
-                with self._prepare_lock:
-                    if not self._prepared:
-                        self._prepare(con)
-            yield con
-        finally:
-            con.close()
+        if read_only or (read_only is None and snapshot.is_reading()):
+            with snapshot.read_connection(self.layout) as published:
+                if published is not None:
+                    yield published
+                    return
+            con = duckdb.connect(":memory:")
+            try:
+                con.execute("SET TimeZone = 'UTC'")
+                con.execute(SCHEMA_SQL)
+                con.execute(COLUMN_ORDERS_SQL)
+                con.execute(RECONCILIATION_VIEWS_SQL)
+                point_report_rows(con, self.layout)
+                con.execute(_REPORT_LINES_SQL)
+                yield con
+            finally:
+                con.close()
+            return
+        with snapshot.writing(self.layout) as (work, outer):
+            con = duckdb.connect(str(work))
+            try:
+                con.execute("SET TimeZone = 'UTC'")
+                if not self._prepared:
+                    with self._prepare_lock:
+                        if not self._prepared:
+                            self._prepare(con)
+                yield con
+                if outer:
+                    con.execute("CHECKPOINT")  # the file is whole before it is published
+            finally:
+                con.close()
 
     def _prepare(self, con: duckdb.DuckDBPyConnection) -> None:
+        migrate_before_schema(con)
         con.execute(SCHEMA_SQL)
+        con.execute(COLUMN_ORDERS_SQL)
+        migrate_after_schema(con, self.layout)
+        con.execute(RECONCILIATION_VIEWS_SQL)
         _migrate_report_rows(con, self.layout)
         point_report_rows(con, self.layout)
         con.execute(_REPORT_LINES_SQL)

@@ -67,7 +67,8 @@ def with_money(
     """Add MONEY_DELTA (millionths of the currency, vendor minus ours) and CURRENCY by SKU.
 
     PACKAGE_DAY prices multiply the quantity delta; MONTH prices multiply the delta in
-    package-months (quantity / days in the period). SKUs without a price get nulls.
+    package-months (quantity / days in the period). SKUs without a price get nulls, which
+    `unpriced_skus` and the summaries' UNPRICED_SKUS then name.
     """
     if prices is None:
         return compared.with_columns(
@@ -122,12 +123,35 @@ _VALUE_COLUMNS: Final = {
 }
 
 
-def summary_by(compared: pl.DataFrame, column: str) -> pl.DataFrame:
+def _unpriced() -> pl.Expr:
+    """Rows whose money the total leaves out: no price, and a quantity delta that is not 0."""
+    return pl.col("MONEY_DELTA").is_null() & (pl.col("DELTA") != 0)
+
+
+def unpriced_skus(priced: pl.DataFrame) -> pl.DataFrame:
+    """SKUs the price list lacks whose rows differ: SKU, ROWS (that differ), QUANTITY_DELTA.
+
+    Only meaningful when a price list was given. A SKU without a price whose rows all agree
+    exactly is not listed: its money delta is 0 at any price, so no total leaves it out.
+    """
+    return (
+        priced.filter(_unpriced())
+        .group_by("SKU")
+        .agg(ROWS=pl.len().cast(pl.Int64), QUANTITY_DELTA=pl.col("DELTA").sum())
+        .with_columns(QUANTITY_DELTA=as_text(pl.col("QUANTITY_DELTA")))
+        .sort("SKU")
+    )
+
+
+def summary_by(compared: pl.DataFrame, column: str, priced: bool = False) -> pl.DataFrame:
     """Per value of `column`: rows per class, the net quantity delta and the money delta.
 
-    A price list has one currency (checked when it is read), so money sums are in it.
+    A price list has one currency (checked when it is read), so money sums are in it. With a
+    price list (`priced`), UNPRICED_SKUS names the SKUs whose differing rows the group's
+    MONEY_DELTA leaves out (space-separated; empty when it leaves nothing out).
     """
     counts = [(pl.col("CLASS") == c).sum().alias(c) for c in CLASSES]
+    unpriced = pl.col("SKU").filter(_unpriced()).unique().sort().str.join(" ")
     return (
         compared.group_by(column)
         .agg(
@@ -135,6 +159,7 @@ def summary_by(compared: pl.DataFrame, column: str) -> pl.DataFrame:
             QUANTITY_DELTA=pl.col("DELTA").sum(),
             MONEY_DELTA=pl.col("MONEY_DELTA").sum(),
             CURRENCY=pl.col("CURRENCY").drop_nulls().first(),
+            UNPRICED_SKUS=unpriced if priced else pl.lit(None, pl.String),
         )
         .with_columns(
             QUANTITY_DELTA=as_text(pl.col("QUANTITY_DELTA")),

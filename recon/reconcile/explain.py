@@ -14,6 +14,8 @@ from typing import Any
 
 import polars as pl
 
+from recon.core.camel import camel_rows
+from recon.core.errors import NotFoundError
 from recon.core.quantity import as_text, rounded_micros
 from recon.core.timezones import DayTable
 from recon.engine.intervals import assignment_anomalies, assignment_intervals
@@ -91,12 +93,12 @@ class Explanation:
             "billingStartDate": self.start.isoformat(),
             "billingEndDate": self.end.isoformat(),
             "timezone": self.zone,
-            "events": self.events.to_dicts(),
-            "quarantined": self.quarantined.to_dicts(),
-            "intervals": self.intervals.to_dicts(),
-            "anomalies": self.anomalies.to_dicts(),
-            "daily": self.daily.to_dicts(),
-            "totals": self.totals.to_dicts(),
+            "events": camel_rows(self.events),
+            "quarantined": camel_rows(self.quarantined),
+            "intervals": camel_rows(self.intervals),
+            "anomalies": camel_rows(self.anomalies),
+            "daily": camel_rows(self.daily),
+            "totals": camel_rows(self.totals),
         }
 
 
@@ -108,8 +110,13 @@ def explained(
     table: DayTable,
     until: int,
 ) -> Explanation:
-    """Build the audit trail from the lake (`events`), the quarantine and one zone's days."""
+    """Build the audit trail from the lake (`events`), the quarantine and one zone's days.
+
+    A user or workspace that no event or quarantined row of the customer names is an error
+    (a typo would otherwise explain an empty trail).
+    """
     own = events.filter(subject.events_filter())
+    _check_named(subject, own, quarantine)
     # Intervals need the subject's other BASE packages too (implicit changes), so filter after.
     intervals = assignment_intervals(own, catalog).filter(subject.package_filter())
     anomalies = assignment_anomalies(own, catalog).filter(subject.package_filter())
@@ -179,3 +186,20 @@ def explained(
         ),
         totals=totals.select(*ROW_GRAIN, "first_day", "last_day", "days", "exact", "QUANTITY"),
     )
+
+
+def _check_named(subject: Subject, own: pl.LazyFrame, quarantine: pl.LazyFrame) -> None:
+    """Raise `NotFoundError` when the named user or workspace appears nowhere."""
+    named = subject.user_id or subject.workspace_id
+    if not named:
+        return
+    found = own.select(pl.len()).collect().item() or (
+        quarantine.filter(subject.quarantine_filter()).select(pl.len()).collect().item()
+    )
+    if not found:
+        kind, column = ("user", "user_id") if subject.user_id else ("workspace", "workspace_id")
+        raise NotFoundError(
+            f"no events for {kind} {named!r} of customer {subject.customer_org_id!r}",
+            hint=f'check the id; list them with recon sql "SELECT DISTINCT {column} FROM events '
+            f"WHERE customer_org_id = '{subject.customer_org_id}'\"",
+        )

@@ -1,7 +1,9 @@
 """The monthly batch, safe to re-run.
 
 Ingest new logs, build every report for the month, reconcile each one against the vendor file
-found for it, and summarise.
+found for it, and summarise. The run's outcome and exit code: `ALL_MATCH` 0, `DISCREPANCIES`
+1, `PROBLEMS` 2 (something could not be built or compared), `NOTHING_COMPARED` 4 (the reports
+were built but no vendor file was there to compare them with: never a success).
 """
 
 from __future__ import annotations
@@ -14,13 +16,21 @@ from pathlib import Path
 from typing import Any
 
 from recon.core.contracts import REPORT_TYPES, ReportType
-from recon.core.errors import ConflictError, ReconError
+from recon.core.errors import BadInputError, ConflictError, ReconError
 from recon.ingest.run import IngestResult, Progress
 from recon.reconcile.run import ReconciliationResult
 from recon.reconcile.vendor import detect_type, read_header
 from recon.reports.model import Report
 
 _MONTH_IN_NAME = re.compile(r"(\d{4}-\d{2})")
+
+# A run's outcome → its exit code. 4 is recon run's own: reports built, nothing compared.
+EXIT_CODES: dict[str, int] = {
+    "ALL_MATCH": 0,
+    "DISCREPANCIES": 1,
+    "PROBLEMS": 2,
+    "NOTHING_COMPARED": 4,
+}
 
 
 @dataclass
@@ -58,7 +68,19 @@ class MonthRun:
     problems: list[str] = field(default_factory=list)
 
     def add_ingest(self, result: IngestResult) -> None:
-        """Record the ingest of the month's logs; files that failed are problems."""
+        """Record the ingest of the month's logs; files that failed are problems.
+
+        Logs were asked for, so finding no log file at all refuses the run (exit 2) before
+        any report is built, as `recon ingest` does.
+        """
+        if not result.files:
+            skipped = "; ".join(f"{s['path']}: {s['reason']}" for s in result.skipped[:5])
+            raise BadInputError(
+                "no log files found in the --logs paths"
+                + (f" ({skipped})" if skipped else "")
+                + "; no report was built",
+                hint="name folders or files of CSV, JSON Lines or Parquet logs",
+            )
         self.ingest = result
         self.problems += [f.error or f.path for f in result.failed_files]
 
@@ -69,20 +91,42 @@ class MonthRun:
         return chosen
 
     @property
-    def exit_code(self) -> int:
-        """2 if anything could not be built or compared, else 1 if discrepancies, else 0."""
+    def not_compared(self) -> list[ReportType]:
+        """Types whose report was built but had no vendor file to be compared with."""
+        return [
+            o.type
+            for o in self.outcomes
+            if o.report and o.report.status == "COMPLETED" and not o.reconciliation and not o.error
+        ]
+
+    @property
+    def outcome(self) -> str:
+        """What the run found: one of `EXIT_CODES`' outcomes.
+
+        PROBLEMS first, then NOTHING_COMPARED (no report was compared), then DISCREPANCIES or
+        ALL_MATCH over the types that were compared (`not_compared` lists the others).
+        """
         if self.problems or any(o.error for o in self.outcomes):
-            return 2
+            return "PROBLEMS"
+        if not any(o.reconciliation for o in self.outcomes):
+            return "NOTHING_COMPARED"
         if any(o.reconciliation and o.reconciliation.discrepancies for o in self.outcomes):
-            return 1
-        return 0
+            return "DISCREPANCIES"
+        return "ALL_MATCH"
+
+    @property
+    def exit_code(self) -> int:
+        """0 all compared rows match, 1 discrepancies, 2 problems, 4 nothing was compared."""
+        return EXIT_CODES[self.outcome]
 
     def as_json(self) -> dict[str, Any]:
         """A JSON-ready form."""
         return {
             "month": self.month,
+            "outcome": self.outcome,
             "exitCode": self.exit_code,
-            "ingest": self.ingest.as_dict() if self.ingest else None,
+            "notCompared": self.not_compared,
+            "ingest": self.ingest.as_json() if self.ingest else None,
             "reports": [o.as_json() for o in self.outcomes],
             "problems": self.problems,
         }
@@ -123,6 +167,17 @@ def vendor_files_by_type(vendor_dir: Path, month: str) -> tuple[dict[ReportType,
         elif paths:
             chosen[report_type] = paths[0]
     return chosen, problems
+
+
+def check_log_paths(paths: Iterable[Path]) -> None:
+    """Refuse `--logs` paths that do not exist, before anything is ingested or built (exit 2)."""
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise BadInputError(
+            f"log path {', '.join(missing)} does not exist (no such file or folder); "
+            "nothing was ingested and no report was built",
+            hint="check the --logs paths",
+        )
 
 
 def report_to_reuse(

@@ -17,18 +17,20 @@ from typing import Any
 
 import polars as pl
 
+from recon.core.camel import camel_rows
 from recon.core.contracts import prices_contract, report_contract
 from recon.core.csvsafe import neutralised, restored
 from recon.core.errors import BadInputError
 from recon.core.quantity import micros_of, text_of
 from recon.home.files import file_sha256, write_text_atomically, write_with
+from recon.home.records import stored_path
 from recon.home.store import Store
 from recon.ingest.catalog import read_checked_csv
 from recon.reconcile import compare as rec
-from recon.reconcile.vendor import IncomparableError, read_vendor_report
+from recon.reconcile.vendor import IncomparableError, check_period, read_vendor_report
 from recon.reports.model import Report
 
-TOLERANCE_TEXT = r"^[0-9]+(\.[0-9]{1,6})?$"
+TOLERANCE_TEXT = r"^[0-9]{1,10}(\.[0-9]{1,6})?$"  # 64-bit millionths, as quantities
 STORED_KEYS = [
     "partner_org_id",
     "subscription_id",
@@ -58,6 +60,13 @@ class ReconciliationResult:
     discrepancy_file: str
     out_dir: str
     files: list[str] = field(default_factory=list)
+    unpriced_skus: list[dict[str, Any]] = field(default_factory=list)
+    money_delta: str | None = None
+
+    @property
+    def money_complete(self) -> bool:
+        """False when the price list lacks SKUs whose rows differ: the money total omits them."""
+        return not self.unpriced_skus
 
     @property
     def discrepancies(self) -> int:
@@ -84,8 +93,11 @@ class ReconciliationResult:
             "currency": self.currency,
             "counts": self.counts,
             "discrepancies": self.discrepancies,
-            "byService": self.by_service.to_dicts(),
-            "byCustomer": self.by_customer.to_dicts() if self.by_customer is not None else None,
+            "byService": camel_rows(self.by_service),
+            "byCustomer": camel_rows(self.by_customer) if self.by_customer is not None else None,
+            "moneyDelta": self.money_delta,
+            "moneyComplete": self.money_complete if self.currency else None,
+            "unpricedSkus": self.unpriced_skus,
             "discrepancyFile": self.discrepancy_file,
             "outDir": self.out_dir,
         }
@@ -135,9 +147,15 @@ def reconcile_report(
             hint="create the report again",
         )
     tolerance = parse_tolerance(tolerance_text)
+    if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
+        raise BadInputError(
+            f"--out {out_dir} is a file, not a folder",
+            hint="name a folder for the discrepancy files (it is created if missing)",
+        )
     prices = load_prices(prices_path) if prices_path else None
     contract = report_contract(report.type, report.category)
     vendor = read_vendor_report(vendor_path, report.type, report.category)
+    check_period(vendor, report)
     ours = restored(pl.read_csv(report.csv_path, infer_schema=False).fill_null(""))
     if report.billing_start_date and report.billing_end_date:
         period_days = (report.billing_end_date - report.billing_start_date).days + 1
@@ -148,8 +166,12 @@ def reconcile_report(
         rec.compared_rows(ours, vendor.rows, key, tolerance), prices, period_days
     )
     counts = {c: int((compared["CLASS"] == c).sum()) for c in rec.CLASSES}
-    by_service = rec.summary_by(compared, "SERVICE_NAME")
-    by_customer = rec.summary_by(compared, "CUSTOMER_ORG_ID") if "CUSTOMER_ORG_ID" in key else None
+    priced = prices is not None
+    by_service = rec.summary_by(compared, "SERVICE_NAME", priced)
+    by_customer = (
+        rec.summary_by(compared, "CUSTOMER_ORG_ID", priced) if "CUSTOMER_ORG_ID" in key else None
+    )
+    unpriced = rec.unpriced_skus(compared) if priced else None
     found = rec.discrepancies(compared)
 
     fingerprint = "|".join(
@@ -178,6 +200,15 @@ def reconcile_report(
         discrepancy_file=str(discrepancy_file),
         out_dir=str(target),
         files=files,
+        unpriced_skus=[
+            {"sku": sku, "rows": rows, "quantityDelta": delta}
+            for sku, rows, delta in (unpriced.iter_rows() if unpriced is not None else [])
+        ],
+        money_delta=(
+            text_of(int(compared["MONEY_DELTA"].sum()))
+            if prices is not None and prices.height
+            else None
+        ),
     )
     write_text_atomically(
         target / "summary.json", json.dumps(result.as_json(), indent=2, default=str) + "\n"
@@ -204,11 +235,14 @@ def _store(
     with store.connect() as con:
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute("DELETE FROM discrepancies WHERE reconciliation_id = ?", [result.id])
+            con.execute("DELETE FROM all_discrepancies WHERE reconciliation_id = ?", [result.id])
             con.execute("DELETE FROM reconciliations WHERE id = ?", [result.id])
             con.execute(
-                "INSERT INTO reconciliations VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
-                "CAST(? AS DECIMAL(18, 6)), ?, ?, COALESCE(?, now()), ?, ?)",
+                "INSERT INTO reconciliations (id, report_id, report_type, category, "
+                "billing_start_date, billing_end_date, vendor_file, vendor_sha256, tolerance, "
+                "prices_file, currency, created, counts, discrepancy_file, seq) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS DECIMAL(18, 6)), ?, ?, "
+                "COALESCE(?, now()), ?, ?, nextval('reconciliation_seq'))",
                 [
                     result.id,
                     report.id,
@@ -223,12 +257,12 @@ def _store(
                     result.currency,
                     created,
                     json.dumps(result.counts),
-                    result.discrepancy_file,
+                    stored_path(store.layout, Path(result.discrepancy_file)),
                 ],
             )
             con.register("found_rows", rows)
             con.execute(
-                "INSERT INTO discrepancies SELECT ?, ?, class, "
+                "INSERT INTO all_discrepancies SELECT ?, ?, class, "
                 + ", ".join(STORED_KEYS)
                 + ", our_quantity::DECIMAL(38, 6), vendor_quantity::DECIMAL(38, 6), "
                 "delta::DECIMAL(38, 6), money_delta::DECIMAL(38, 6), currency FROM found_rows",

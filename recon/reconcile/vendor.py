@@ -3,12 +3,14 @@
 Forgiven: column order, header case, surrounding spaces, a UTF-8 byte-order mark, CRLF line
 ends and quantities with fewer than 6 decimals. Not forgiven (the files cannot be compared):
 text that is not UTF-8, a column set that is not the report type's, values that break the
-type's contract, more than 6 decimals, and two rows with the same key.
+type's contract, more than 6 decimals, and two rows with the same key. A file is compared only
+with a report of its own period (`check_period`): one row outside it refuses the whole file.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 
 import polars as pl
@@ -26,8 +28,10 @@ from recon.core.csvsafe import restored
 from recon.core.errors import BadInputError
 from recon.core.quantity import six_decimals
 from recon.home.files import file_sha256
+from recon.reports.model import Report
 
-QUANTITY_TEXT = r"^[0-9]+(\.[0-9]{0,6})?$"
+# At most 10 digits before the point: quantities are summed as 64-bit millionths.
+QUANTITY_TEXT = r"^[0-9]{1,10}(\.[0-9]{0,6})?$"
 
 
 class IncomparableError(BadInputError):
@@ -137,7 +141,7 @@ def read_vendor_report(path: Path, report_type: ReportType, category: Category) 
         row, value = bad_quantity.select("row", "QUANTITY").row(0)
         raise IncomparableError(
             f"vendor file {path} row {row}: QUANTITY {value!r} is not a non-negative number "
-            "with at most 6 decimals"
+            "with at most 6 decimals (and at most 10 digits before the point)"
             + (f" ({bad_quantity.height} such rows)" if bad_quantity.height > 1 else ""),
             hint="fix the file or download it again",
         )
@@ -159,3 +163,51 @@ def read_vendor_report(path: Path, report_type: ReportType, category: Category) 
             hint="fix the file or download it again",
         ) from exc
     return VendorReport(path=path, sha256=file_sha256(path), rows=normalised)
+
+
+def check_period(vendor: VendorReport, report: Report) -> None:
+    """Refuse a vendor file that is not of `report`'s billing period (or, point in time, its day).
+
+    Strict on purpose: a file for another month would otherwise match nothing, or everything
+    whose quantities happen to agree, and say so with a confident exit code. Every row must lie
+    inside the period; the message says what the file covers and how many rows are off.
+    """
+    rows = vendor.rows.with_row_index("row", offset=1)
+    if not rows.height:
+        return
+    start, end = report.billing_start_date, report.billing_end_date
+    if "CONSUMPTION_START_DATE" in rows.columns and start and end:
+        first = pl.col("CONSUMPTION_START_DATE").str.to_date("%Y-%m-%d")
+        last = pl.col("CONSUMPTION_END_DATE").str.to_date("%Y-%m-%d")
+        outside = rows.filter((first < start) | (last > end))
+        covers = rows.select(first.min(), last.max()).row(0)
+        ours = f"{start}..{end}"
+        shown = f"{covers[0]}..{covers[1]}"
+        example = ("CONSUMPTION_START_DATE", "CONSUMPTION_END_DATE")
+    elif "REPORT_DATE" in rows.columns and report.as_of:
+        as_of = report.as_of if report.as_of.tzinfo else report.as_of.replace(tzinfo=UTC)
+        day = as_of.astimezone(UTC).date().isoformat()
+        outside = rows.filter(pl.col("REPORT_DATE").str.slice(0, 10) != day)
+        dates = rows.select(pl.col("REPORT_DATE").str.slice(0, 10).unique().sort())[:, 0]
+        ours, shown = f"as of {day} (UTC)", f"REPORT_DATE {', '.join(dates.head(3))}"
+        example = ("REPORT_DATE", "REPORT_DATE")
+    else:
+        return
+    if not outside.height:
+        return
+    what = f"{report.type} report {report.id}"
+    if outside.height == rows.height:
+        raise IncomparableError(
+            f"vendor file {vendor.path} covers {shown}, but {what} is {ours}: "
+            "no row of the file is in the report's period",
+            hint="compare it with our report of the period it covers, "
+            f"or use the vendor's file for {ours}",
+        )
+    row, low, high = outside.select("row", *example).row(0)
+    span = low if example[0] == example[1] else f"{low}..{high}"
+    raise IncomparableError(
+        f"vendor file {vendor.path} has {outside.height:,} of {rows.height:,} rows outside "
+        f"{what}'s period {ours} (e.g. row {row}: {span}); nothing was compared",
+        hint="a vendor report covers one billing period: download the file for the report's "
+        "period again, or remove the rows of other periods",
+    )

@@ -23,6 +23,7 @@ from recon.reports.model import Report, ReportRequest
 from recon.reports.registry import fail_report, register_report
 from recon.reports.request import validate_request
 from recon.reports.rollup import compute_report_batches
+from recon.reports.scope import check_sub_partner
 from recon.reports.usage import UsageCache, report_usage
 from recon.reports.writer import complete_report
 
@@ -42,14 +43,15 @@ def register_request(
     """Validate `request`, then, holding `writing`, register its report as IN_PROGRESS.
 
     Returns the report and the normalised request to build. A bad request raises before the
-    lock is taken (it never waits for a running build); a conflict or a catalog that cannot
-    be read raises before anything is stored.
+    lock is taken (it never waits for a running build); a conflict, an unknown sub-partner or
+    a catalog that cannot be read raises before anything is stored.
     """
     zone = config.check_zone(request.timezone) if request.timezone else zones.default
-    valid = validate_request(request, local_today(zone))
+    valid = validate_request(request, local_today(zone), config.now())
     with writing:
         store.layout.ensure()
         catalog()  # a broken catalog is a bad request, not a failed report
+        check_sub_partner(store.layout, valid.sub_partner_org_id)  # a typo is not an empty report
         return register_report(store, valid, zones, config.now()), valid
 
 
@@ -85,6 +87,9 @@ def build_registered(
         return done
     except ReconError as exc:
         return fail_report(store, report, exc.code, str(exc))
+    except KeyboardInterrupt:
+        fail_report(store, report, "INTERRUPTED", "interrupted before it was published")
+        raise
     except Exception as exc:
         fail_report(store, report, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
         raise

@@ -13,6 +13,7 @@ from recon.core.contracts import (
 from recon.core.timezones import iso_utc
 
 Status = Literal["IN_PROGRESS", "COMPLETED", "FAILED"]
+STATUSES: tuple[str, ...] = ("IN_PROGRESS", "COMPLETED", "FAILED")
 
 
 SORT_KEYS = {

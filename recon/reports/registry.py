@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -12,11 +13,14 @@ from typing import Any
 import duckdb
 
 from recon.core.config import BillingZones
+from recon.core.contracts import CATEGORIES, REPORT_TYPES
 from recon.core.errors import BadInputError, ConflictError, NotFoundError
 from recon.core.timezones import from_micros
+from recon.home.layout import HomeLayout
 from recon.home.lock import pid_alive
+from recon.home.records import delete_reconciliation_rows, remove_reconciliation_files
 from recon.home.store import Store, point_report_rows, report_rows_path
-from recon.reports.model import SORT_KEYS, Report, ReportRequest
+from recon.reports.model import SORT_KEYS, STATUSES, Report, ReportRequest
 
 
 def new_report_id() -> str:
@@ -31,7 +35,9 @@ _COLUMNS = (
 )
 
 
-def _report_from_row(row: tuple[Any, ...]) -> Report:
+def _report_from_row(row: tuple[Any, ...], layout: HomeLayout) -> Report:
+    # The CSV is always `reports/<id>.csv` under the home it was opened as: whatever path the
+    # store holds (an absolute one from an earlier version, or a copied home's) is not followed.
     return Report(
         id=row[0],
         type=row[1],
@@ -44,7 +50,7 @@ def _report_from_row(row: tuple[Any, ...]) -> Report:
         created=from_micros(row[8]),
         status=row[9],
         errors=json.loads(row[10]),
-        csv_path=row[11],
+        csv_path=str(layout.reports / f"{row[0]}.csv") if row[11] else None,
         row_count=row[12],
         total_quantity=row[13],
     )
@@ -56,37 +62,61 @@ def fail_interrupted(con: duckdb.DuckDBPyConnection, reports_dir: Path | None = 
     A CSV such a report may have written before it was interrupted is removed: only a
     COMPLETED report has a file.
     """
+    for report_id, pid in _orphans(con).items():
+        con.execute(
+            "UPDATE reports SET status = 'FAILED', errors = ? WHERE id = ?",
+            [json.dumps(_interrupted(pid)), report_id],
+        )
+        if reports_dir is not None:
+            (reports_dir / f"{report_id}.csv").unlink(missing_ok=True)
+            (reports_dir / f"{report_id}.parquet").unlink(missing_ok=True)
+
+
+def _orphans(con: duckdb.DuckDBPyConnection) -> dict[str, int | None]:
+    """IN_PROGRESS reports whose process has gone, with that process's id."""
     rows = con.execute("SELECT id, pid FROM reports WHERE status = 'IN_PROGRESS'").fetchall()
-    for report_id, pid in rows:
-        if pid != os.getpid() and not pid_alive(pid):
-            errors = [
-                {
-                    "code": "INTERRUPTED",
-                    "description": f"the recon process (PID {pid}) ended before the report "
-                    "completed; delete it and create it again",
-                }
-            ]
-            con.execute(
-                "UPDATE reports SET status = 'FAILED', errors = ? WHERE id = ?",
-                [json.dumps(errors), report_id],
-            )
-            if reports_dir is not None:
-                (reports_dir / f"{report_id}.csv").unlink(missing_ok=True)
-                (reports_dir / f"{report_id}.parquet").unlink(missing_ok=True)
+    return {i: pid for i, pid in rows if pid != os.getpid() and not pid_alive(pid)}
 
 
-def get_report(con: duckdb.DuckDBPyConnection, report_id: str) -> Report:
-    """One report by id, or `NotFoundError`."""
+def _interrupted(pid: int | None) -> list[dict[str, str]]:
+    return [
+        {
+            "code": "INTERRUPTED",
+            "description": f"the recon process (PID {pid}) ended before the report "
+            "completed; delete it and create it again",
+        }
+    ]
+
+
+def seen_by_readers(con: duckdb.DuckDBPyConnection, reports: list[Report]) -> list[Report]:
+    """Reports as a reader sees them: an IN_PROGRESS one whose process has gone is FAILED.
+
+    Nothing is written (readers never write); the next writer records it (`fail_interrupted`).
+    """
+    if not any(r.status == "IN_PROGRESS" for r in reports):
+        return reports
+    orphans = _orphans(con)
+    return [
+        replace(r, status="FAILED", errors=_interrupted(orphans[r.id]), csv_path=None)
+        if r.status == "IN_PROGRESS" and r.id in orphans
+        else r
+        for r in reports
+    ]
+
+
+def get_report(con: duckdb.DuckDBPyConnection, report_id: str, *, layout: HomeLayout) -> Report:
+    """One report by id, or `NotFoundError`; its CSV path is under `layout`'s home."""
     row = con.execute(f"SELECT {_COLUMNS} FROM reports WHERE id = ?", [report_id]).fetchone()
     if row is None:
         raise NotFoundError(
             f"no report with id {report_id!r}", hint="`recon report list` shows the ids"
         )
-    return _report_from_row(row)
+    return _report_from_row(row, layout)
 
 
 def list_reports(
     con: duckdb.DuckDBPyConnection,
+    layout: HomeLayout,
     *,
     report_type: str | None = None,
     category: str | None = None,
@@ -101,6 +131,15 @@ def list_reports(
         raise BadInputError(
             f"cannot sort by {sort_by!r}", hint=f"use one of {', '.join(SORT_KEYS)}"
         )
+    for name, given, known in (
+        ("type", report_type, REPORT_TYPES),
+        ("category", category, CATEGORIES),
+        ("status", status, STATUSES),
+    ):
+        if given is not None and given.upper() not in known:
+            raise BadInputError(
+                f"{name} {given!r} is not a report {name}", hint=f"use one of {', '.join(known)}"
+            )
     clauses, params = [], []
     for column, value in (
         ("type", report_type.upper() if report_type else None),
@@ -119,10 +158,12 @@ def list_reports(
         f"ORDER BY {SORT_KEYS[sort_by]} NULLS LAST, created, id",
         params,
     ).fetchall()
-    return [_report_from_row(r) for r in rows]
+    return [_report_from_row(r, layout) for r in rows]
 
 
-def _conflicting(con: duckdb.DuckDBPyConnection, request: ReportRequest) -> Report | None:
+def _conflicting(
+    con: duckdb.DuckDBPyConnection, request: ReportRequest, layout: HomeLayout
+) -> Report | None:
     row = con.execute(
         f"SELECT {_COLUMNS} FROM reports WHERE category = 'RECONCILIATION' AND type = ? "
         "AND billing_start_date = ? AND billing_end_date = ? "
@@ -130,7 +171,7 @@ def _conflicting(con: duckdb.DuckDBPyConnection, request: ReportRequest) -> Repo
         "AND status IN ('COMPLETED', 'IN_PROGRESS') ORDER BY created LIMIT 1",
         [request.type, request.start, request.end, request.sub_partner_org_id],
     ).fetchone()
-    return _report_from_row(row) if row else None
+    return _report_from_row(row, layout) if row else None
 
 
 def register_report(
@@ -140,7 +181,7 @@ def register_report(
     with store.connect() as con:
         fail_interrupted(con, store.layout.reports)
         if request.category == "RECONCILIATION":
-            existing = _conflicting(con, request)
+            existing = _conflicting(con, request, store.layout)
             if existing is not None:
                 scope = request.sub_partner_org_id
                 scoped = f" for sub-partner {scope}" if scope else ""
@@ -190,25 +231,34 @@ def fail_report(store: Store, report: Report, code: str, description: str) -> Re
             "UPDATE reports SET status = 'FAILED', errors = ? WHERE id = ?",
             [json.dumps(errors), report.id],
         )
-        return get_report(con, report.id)
+        return get_report(con, report.id, layout=store.layout)
 
 
 def delete_report(store: Store, report_id: str) -> Report:
-    """Remove a COMPLETED or FAILED report, its rows and its CSV."""
+    """Remove a COMPLETED or FAILED report, its rows, its CSV and its reconciliations.
+
+    Only files under this home are removed, found from the report's id: never a path the
+    store holds (a copied home must not delete the original's files).
+    """
     with store.connect() as con:
         fail_interrupted(con, store.layout.reports)
-        report = get_report(con, report_id)
+        report = get_report(con, report_id, layout=store.layout)
         if report.status == "IN_PROGRESS":
             raise ConflictError(
                 f"report {report_id} is IN_PROGRESS and cannot be deleted",
                 hint="wait until it is COMPLETED or FAILED",
             )
         con.execute("BEGIN TRANSACTION")
-        con.execute("DELETE FROM reports WHERE id = ?", [report_id])
-        point_report_rows(con, store.layout)
-        con.execute("COMMIT")
+        try:
+            reconciliations = delete_reconciliation_rows(con, "report_id = ?", [report_id])
+            con.execute("DELETE FROM reports WHERE id = ?", [report_id])
+            point_report_rows(con, store.layout)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
     report_rows_path(store.layout, report_id).unlink(missing_ok=True)
-    if report.csv_path:
-        Path(report.csv_path).unlink(missing_ok=True)
     (store.layout.reports / f"{report_id}.csv").unlink(missing_ok=True)
+    for rec_id, stored in reconciliations:
+        remove_reconciliation_files(store.layout, rec_id, stored)
     return report

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 
 import pendulum
 
@@ -29,10 +29,13 @@ def month_period(month: str) -> tuple[date, date]:
     return date(first.year, first.month, 1), date(last.year, last.month, last.day)
 
 
-def validate_request(request: ReportRequest, today: date) -> ReportRequest:
+def validate_request(
+    request: ReportRequest, today: date, now: datetime | None = None
+) -> ReportRequest:
     """Check a request against the rules; return it normalised or raise naming the field.
 
-    `today` is the current date in the billing time zone.
+    `today` is the current date in the billing time zone; `now` the current instant (an
+    `asOf` after it is refused).
     """
     report_type = request.type.upper()
     category = request.category.upper()
@@ -51,6 +54,12 @@ def validate_request(request: ReportRequest, today: date) -> ReportRequest:
             raise BadInputError(
                 f"type {report_type}: POINT_IN_TIME reports exist for CUSTOMER and USER only",
                 hint="ask for --type CUSTOMER or --type USER, or a RECONCILIATION report",
+            )
+        if request.as_of is not None and now is not None and request.as_of > now:
+            raise BadInputError(
+                f"asOf {request.as_of.isoformat()} is in the future (now is {now.isoformat()})",
+                hint="a point-in-time report counts what was assigned at an instant that has "
+                "passed; leave --as-of out for now",
             )
         # The period does not apply to a point-in-time report.
         return replace(request, type=report_type, category=category, start=None, end=None)

@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from recon.core.contracts import ContractError, report_contract
 from recon.core.csvsafe import neutralised
 from recon.core.quantity import micros, text_of
+from recon.home.columns import column_order
 from recon.home.files import fsync_file, temporary_path
 from recon.home.store import REPORT_ROW_COLUMNS, Store, point_report_rows, report_rows_path
 from recon.reports.model import Report
@@ -34,8 +35,13 @@ def complete_report(
     is never held whole. Both files are flushed and renamed into place, and the status flips
     in the same transaction that adds the rows to the `report_rows` view. A batch that breaks
     the contract removes both files and fails the report.
+
+    Rows are validated in the contract's order, then written in the home's column order (a
+    learned one, else the contract's).
     """
     contract = report_contract(report.type, report.category)
+    with store.connect() as con:
+        order = column_order(con, report.type, report.category)
     batches = [rows] if isinstance(rows, pl.DataFrame) else rows
     path = store.layout.reports / f"{report.id}.csv"
     rows_path = report_rows_path(store.layout, report.id)
@@ -47,7 +53,7 @@ def complete_report(
             header = True
             for batch in batches:
                 contract.validate(batch)
-                neutralised(batch).write_csv(
+                neutralised(batch.select(order)).write_csv(
                     handle,
                     include_header=header,
                     quote_style="necessary",
@@ -58,7 +64,7 @@ def complete_report(
                 total += int(batch.select(micros(pl.col("QUANTITY")).sum()).item())
                 count += batch.height
             if header:  # no rows: the header alone
-                empty = pl.DataFrame(schema=dict.fromkeys(contract.names, pl.String))
+                empty = pl.DataFrame(schema=dict.fromkeys(order, pl.String))
                 empty.write_csv(handle, quote_style="necessary", line_terminator="\n")
             handle.flush()
             os.fsync(handle.fileno())
@@ -71,7 +77,7 @@ def complete_report(
                     "UPDATE reports SET status = 'COMPLETED', csv_path = ?, row_count = ?, "
                     "total_quantity = CAST(? AS DECIMAL(38, 6)), completed_at = now() "
                     "WHERE id = ?",
-                    [str(path), count, text_of(total), report.id],
+                    [f"reports/{report.id}.csv", count, text_of(total), report.id],
                 )
                 point_report_rows(con, store.layout)
                 con.execute("COMMIT")
@@ -80,7 +86,7 @@ def complete_report(
                 path.unlink(missing_ok=True)
                 rows_path.unlink(missing_ok=True)
                 raise
-            return get_report(con, report.id)
+            return get_report(con, report.id, layout=store.layout)
     except ContractError as exc:
         description = f"report rows break the {exc.contract} contract: {exc.summary()}"
         return fail_report(store, report, exc.code, description)

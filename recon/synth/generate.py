@@ -17,8 +17,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from recon.core.camel import camel_keys
 from recon.core.resources import default_catalog
 from recon.home.files import write_atomically
+from recon.synth.folders import claim_folder, previous_logs
 from recon.synth.population import (
     SKUS,
     SUBJECTS_PER_BLOCK,
@@ -59,6 +61,15 @@ class GenerateResult:
     clean_events: int = 0
     injected: dict[str, int] = field(default_factory=dict)
     vendor_files: dict[str, str] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, object]:
+        """What `recon generate --json` prints, keys in camelCase."""
+        return {
+            "files": self.files,
+            "events": self.events,
+            "injected": camel_keys(self.injected),
+            "vendorFiles": self.vendor_files,
+        }
 
 
 def _render(
@@ -235,15 +246,27 @@ def generate(
     vendor_month: date | None = None,
     vendor_dir: Path | None = None,
     vendor_differences: int = 3,
+    *,
+    force: bool = False,
 ) -> GenerateResult:
     """Write daily event-log files for `spec` into `out_dir`, plus `manifest.json`.
 
     With `vendor_month`, also write the vendor's reports for that month (with recorded
     differences) into `vendor_dir` (default: a `vendor` folder beside `out_dir`, so that
     ingesting `out_dir` never picks the vendor's files up as logs).
+
+    A folder that is not empty is refused (`BadInputError`) before anything is written, unless
+    `force`: then the logs an earlier generate listed in `out_dir`'s manifest are removed and
+    the files written now replace their namesakes; nothing else is touched (`synth/folders.py`).
     """
     if spec.end < spec.start:
         raise ValueError("generator end date is before its start date")
+    vendor_target = vendor_dir or out_dir.parent / "vendor"
+    claim_folder(out_dir, force, "log", "DIR")
+    if vendor_month is not None:
+        claim_folder(vendor_target, force, "vendor", "--vendor-dir")
+    for stale in previous_logs(out_dir) if force else []:
+        stale.unlink(missing_ok=True)
     rng = np.random.default_rng(spec.seed)
     customers, subjects = entities(spec, rng)
     result = GenerateResult()
@@ -281,7 +304,7 @@ def generate(
             pl.concat(truth, how="vertical"),
             load_catalog(default_catalog()),
             vendor_month,
-            vendor_dir or out_dir.parent / "vendor",
+            vendor_target,
             spec.seed,
             vendor_differences,
         )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
+from recon.core.errors import BadInputError
 from recon.home.files import write_text_atomically
 from recon.reconcile.run import ReconciliationResult
 from recon.viz import charts
@@ -71,6 +72,16 @@ def reconciliation_html(result: ReconciliationResult) -> str:
         ),
         _table(result.by_service),
     ]
+    if result.unpriced_skus:
+        parts.append(
+            "<p>The money leaves out the SKUs the price list lacks: "
+            + ", ".join(
+                f"<code>{html.escape(s['sku'])}</code> (quantity delta "
+                f"{html.escape(s['quantityDelta'])})"
+                for s in result.unpriced_skus
+            )
+            + ".</p>"
+        )
     if result.by_customer is not None:
         parts += [
             f"<h2>The customers that matter most{html.escape(unit)}</h2>",
@@ -100,6 +111,17 @@ def reconciliation_html(result: ReconciliationResult) -> str:
 
 
 def write_reconciliation_html(result: ReconciliationResult, path: Path) -> Path:
-    """Write the page atomically and durably."""
+    """Write the page atomically and durably; a folder or a missing parent is refused."""
+    check_html_target(path)
     write_text_atomically(path, reconciliation_html(result))
     return path
+
+
+def check_html_target(path: Path) -> None:
+    """Refuse an HTML target that is a folder, or whose parent is not a folder."""
+    if path.is_dir():
+        raise BadInputError(
+            f"--html {path} is a folder", hint="name the HTML file to write, e.g. summary.html"
+        )
+    if path.parent.exists() and not path.parent.is_dir():
+        raise BadInputError(f"--html {path}: {path.parent} is not a folder")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -105,7 +106,22 @@ def test_two_creates_of_one_report_give_one_report_and_one_conflict(tmp_path):
 
 def test_a_writer_that_cannot_wait_fails_fast_naming_the_holder(tmp_path):
     home = tmp_path / "home"
-    holder = start("--home", str(home), "serve", "--port", "0")
+    # A writer mid-write (the server no longer holds the lock for its life, only per write).
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, pathlib; from recon.home.layout import HomeLayout; "
+            "from recon.home.lock import home_lock\n"
+            "with home_lock(HomeLayout(pathlib.Path(sys.argv[1]))):\n"
+            "    print('serving', flush=True); sys.stdin.read()",
+            str(home),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None and "serving" in holder.stdout.readline()
         done = subprocess.run(

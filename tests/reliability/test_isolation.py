@@ -83,6 +83,7 @@ def test_a_sub_partner_report_never_holds_another_sub_partners_customers(seed, p
 )
 def test_sql_cannot_write_attach_or_read_outside_the_home(tmp_path, query):
     rc = Recon(tmp_path / "home")
+    rc.ensure_home()  # readers never create a home
     with pytest.raises(BadInputError):
         rc.sql(query)
     assert rc.sql("SELECT count(*) FROM reports").item() == 0
@@ -130,6 +131,7 @@ def test_formula_cells_are_neutralised_and_round_trip(tmp_path, write_csv):
 )
 def test_report_ids_are_never_paths(tmp_path, report_id):
     rc = Recon(tmp_path / "home")
+    rc.ensure_home()  # so NotFoundError is about the id, not a missing home
     with pytest.raises(NotFoundError):
         rc.get_report(report_id)
     with pytest.raises(NotFoundError):

@@ -37,7 +37,7 @@ def test_ingest_json_counts_add_up(sample_home):
     again = run(sample_home, "ingest", str(SAMPLE), "--json")
     assert again.returncode == 0
     counts = json.loads(again.stdout)
-    assert counts["rows_read"] == counts["accepted"] + counts["duplicates"] + counts["quarantined"]
+    assert counts["rowsRead"] == counts["accepted"] + counts["duplicates"] + counts["quarantined"]
     assert counts["accepted"] == 0
     assert counts["skipped"][0]["path"].endswith("manifest.json")
 

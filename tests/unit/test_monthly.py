@@ -91,7 +91,9 @@ def test_another_zone_needs_regenerate_and_regenerate_rebuilds(month):
         assert refused.exit_code == 2
         assert "was computed in UTC, not Europe/Stockholm" in (refused.outcomes[0].error or "")
         rebuilt = rc.run_month("2026-10", zone="Europe/Stockholm", regenerate=True)
-    assert rebuilt.exit_code == 0  # no vendor folder given: nothing to disagree with
+    # No vendor folder given: the reports are built, nothing was compared; never a success.
+    assert (rebuilt.outcome, rebuilt.exit_code) == ("NOTHING_COMPARED", 4)
+    assert rebuilt.not_compared == ["PARTNER", "CUSTOMER", "LOCATION", "USER"]
     assert {o.report.timezone for o in rebuilt.outcomes} == {"Europe/Stockholm"}  # type: ignore[union-attr]
     assert not {o.report.id for o in rebuilt.outcomes} & {o.report.id for o in first.outcomes}  # type: ignore[union-attr]
     assert rc.sql("SELECT count(*) FROM reports").item() == 4

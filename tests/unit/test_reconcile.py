@@ -167,5 +167,6 @@ def test_summary_counts_classes_and_nets_deltas():
             "QUANTITY_DELTA": "2.000000",
             "MONEY_DELTA": "2.000000",
             "CURRENCY": "USD",
+            "UNPRICED_SKUS": None,
         }
     ]

@@ -53,12 +53,14 @@ def test_a_second_writer_fails_fast_naming_the_holder(tmp_path):
 )
 def test_sql_is_read_only(tmp_path, query, message):
     rc = Recon(tmp_path / "home")
+    rc.ensure_home()  # a reader never creates one
     with pytest.raises(BadInputError, match=message):
         rc.sql(query)
 
 
 def test_sql_reads_tables_and_lake_views(tmp_path):
     rc = Recon(tmp_path / "home")
+    rc.ensure_home()  # a reader never creates one
     assert rc.sql("SELECT count(*) AS n FROM reports").item() == 0
     assert rc.sql("SELECT count(*) AS n FROM events").item() == 0
     assert rc.sql("EXPLAIN SELECT 1").height >= 1

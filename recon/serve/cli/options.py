@@ -15,14 +15,14 @@ import recon
 class HomeOptions:
     """The global `--home` and `--catalog` options (kept on the Typer context)."""
 
-    home: Path | None = None
+    home: str | None = None
     catalog: Path | None = None
 
 
-def open_recon(ctx: typer.Context, *, shared_process: bool = False) -> recon.Recon:
+def open_recon(ctx: typer.Context) -> recon.Recon:
     """The home the global options name."""
     options = ctx.find_object(HomeOptions) or HomeOptions()
-    return recon.Recon(options.home, options.catalog, shared_process=shared_process)
+    return recon.Recon(options.home, options.catalog)
 
 
 def parse_date(value: str, name: str) -> date:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
-from rich.table import Table
 
-from recon.serve.cli.render import err, frame_table, out
+from recon.serve.cli.render import FittingTable, add_column, err, frame_table, out, styled
 
 if TYPE_CHECKING:
     from recon import Explanation, MonthRun, ReconciliationResult, Subject
@@ -36,18 +36,17 @@ def reconciliation(result: ReconciliationResult) -> None:
         else "point in time"
     )
     out.print(
-        f"[bold]{report.type} {period}[/]: our report {report.id} vs {result.vendor_file} "
-        f"(tolerance {result.tolerance})",
-        highlight=False,
+        styled(
+            (f"{report.type} {period}", "bold"),
+            f": our report {report.id} vs {result.vendor_file} (tolerance {result.tolerance})",
+        )
     )
-    out.print(
-        "  " + ", ".join(f"{name} {count:,}" for name, count in result.counts.items()),
-        highlight=False,
-    )
+    out.print("  " + ", ".join(f"{name} {count:,}" for name, count in result.counts.items()))
     columns = ["SERVICE_NAME", *[c for c in result.counts if c != "MATCH"], "QUANTITY_DELTA"]
     if result.currency:
         columns += ["MONEY_DELTA", "CURRENCY"]
     out.print(frame_table(result.by_service.select(columns), "by service"))
+    _money_lines(result)
     if result.by_customer is not None and result.discrepancies:
         ranked = _ranked_customers(result.by_customer, result.counts, bool(result.currency))
         out.print(
@@ -56,7 +55,30 @@ def reconciliation(result: ReconciliationResult) -> None:
                 "customers with discrepancies (top 20)",
             )
         )
-    out.print(f"  discrepancies: {result.discrepancy_file}", highlight=False)
+    out.print(f"  discrepancies: {result.discrepancy_file}")
+
+
+def money_text(result: ReconciliationResult) -> str:
+    """The money total and what it leaves out, e.g. '55.17 EUR + 2 SKUs unpriced' ('' unpriced)."""
+    if not result.currency or result.money_delta is None:
+        return ""
+    text = f"{Decimal(result.money_delta):.2f} {result.currency}"
+    if count := len(result.unpriced_skus):
+        text += f" + {count} SKU{'s' if count > 1 else ''} unpriced"
+    return text
+
+
+def _money_lines(result: ReconciliationResult) -> None:
+    """The money total; when the price list lacks SKUs that differ, each one and its delta."""
+    if not result.currency:
+        return
+    if not result.unpriced_skus:
+        out.print(f"  money: {money_text(result)}")
+        return
+    out.print(f"  money: {money_text(result)}: the total leaves out the SKUs the price list lacks")
+    for sku in result.unpriced_skus:
+        rows = f"{sku['rows']:,} row{'s' if sku['rows'] > 1 else ''}"
+        out.print(f"    {sku['sku']}: quantity delta {sku['quantityDelta']} ({rows}), no price")
 
 
 def _ranked_customers(
@@ -70,16 +92,17 @@ def _ranked_customers(
 
 def html_written(path: Path) -> None:
     """Where the HTML summary went."""
-    err.print(f"[dim]HTML summary: {path}[/]", highlight=False)
+    err.print(f"HTML summary: {path}", style="dim")
 
 
 def explanation(trail: Explanation, subject: Subject, first: date, last: date) -> None:
     """The audit trail: each section as a table (or 'none'), then the report rows."""
     who = subject.user_id or subject.workspace_id or ""
     out.print(
-        f"[bold]{subject.customer_org_id}[/] {who} {subject.package or ''} "
-        f"{first}..{last} ({trail.zone})",
-        highlight=False,
+        styled(
+            (subject.customer_org_id, "bold"),
+            f" {who} {subject.package or ''} {first}..{last} ({trail.zone})",
+        )
     )
     sections = [
         (trail.events, "source events"),
@@ -92,7 +115,7 @@ def explanation(trail: Explanation, subject: Subject, first: date, last: date) -
         if frame.height:
             out.print(frame_table(frame, title, limit=400))
         else:
-            out.print(f"[dim]{title}: none[/]")
+            out.print(f"{title}: none", style="dim")
     out.print(
         frame_table(
             trail.totals.drop("partner_org_id", "subscription_id", "customer_org_id"),
@@ -108,17 +131,14 @@ def month_run(run: MonthRun) -> None:
         i = run.ingest
         out.print(
             f"ingest: read {i.rows_read:,}, accepted {i.accepted:,}, duplicate {i.duplicates:,}, "
-            f"quarantined {i.quarantined:,}",
-            highlight=False,
+            f"quarantined {i.quarantined:,}"
         )
-    table = Table(title=f"month {run.month}", title_justify="left")
+    table = FittingTable(title=f"month {run.month}", title_justify="left")
     for column in _MONTH_COLUMNS:
-        table.add_column(column)
+        add_column(table, column, column in {"report", "rows", "quantity", "money"})
     for o in run.outcomes:
         r, c = o.report, o.reconciliation
-        money = ""
-        if c and c.currency:
-            money = f"{c.by_service['MONEY_DELTA'].cast(pl.Decimal(38, 6)).sum():.2f} {c.currency}"
+        money = money_text(c) if c else ""
         table.add_row(
             o.type,
             (r.id + (" (reused)" if o.reused else "")) if r else "",
@@ -136,10 +156,21 @@ def month_run(run: MonthRun) -> None:
             out.print(
                 f"{o.type}: "
                 + ", ".join(f"{k} {v:,}" for k, v in o.reconciliation.counts.items() if v)
-                + f" -> {o.reconciliation.discrepancy_file}",
-                highlight=False,
+                + f" -> {o.reconciliation.discrepancy_file}"
             )
         if o.error:
-            err.print(f"[bold red]{o.type}:[/] {o.error}", highlight=False)
+            err.print(styled((f"{o.type}:", "bold red"), f" {o.error}"))
     for problem in run.problems:
-        err.print(f"[bold red]problem:[/] {problem}", highlight=False)
+        err.print(styled(("problem:", "bold red"), f" {problem}"))
+    if run.not_compared:
+        names = ", ".join(run.not_compared)
+        nothing = run.outcome == "NOTHING_COMPARED"
+        err.print(
+            styled(
+                ("nothing to compare:" if nothing else "not compared:", "bold yellow"),
+                f" {names}: no vendor file for {run.month}"
+                + ("; the reports were built, nothing was reconciled" if nothing else "")
+                + " (give --vendor-dir a folder with the vendor's files of the month)",
+            )
+        )
+    out.print(f"outcome: {run.outcome} (exit {run.exit_code})")

@@ -3,11 +3,14 @@
 Every business rule (validation, conflicts, lifecycle) is the library's: this layer checks
 tokens and their sub-partner scope, reads parameters and shapes answers in the wire format.
 Creation runs in the background, as on Webex: a create returns at once with IN_PROGRESS.
+LOCATION reports (recon's extension; the API's type enum has no LOCATION) are shown only to a
+request that asks for `type=LOCATION`, so a client generated from Webex's spec never meets one.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from pathlib import Path
@@ -49,7 +52,14 @@ class ReportsApi:
         self.recon = recon
         self.signer = Signer(recon.server_secret())
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-builder")
+        self._building = 0  # reports queued or being built
+        self._building_lock = threading.Lock()
         recon.recover_interrupted()  # a previous server's IN_PROGRESS ones
+
+    def busy(self) -> bool:
+        """Whether a report is queued or being built."""
+        with self._building_lock:
+            return self._building > 0
 
     # -------------------------------------------------------------- auth
 
@@ -68,6 +78,13 @@ class ReportsApi:
                 "the bearer token is not valid: create one with `recon token create`",
                 {"WWW-Authenticate": "Bearer"},
             )
+        refusal = record.refusal(now())
+        if refusal is not None:
+            raise HttpError(
+                HTTPStatus.UNAUTHORIZED,
+                f"{refusal}: create a new one with `recon token create`",
+                {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
         if write and not record.can_write():
             raise HttpError(
                 HTTPStatus.FORBIDDEN,
@@ -76,10 +93,11 @@ class ReportsApi:
             )
         return record
 
-    def _report(self, report_id: str, token: TokenRecord) -> Report:
+    def _report(self, report_id: str, token: TokenRecord, params: dict[str, str]) -> Report:
         report = self.recon.get_report(report_id)
         scope = token.sub_partner_org_id
-        if scope is not None and report.sub_partner_org_id != scope:
+        hidden = report.type == "LOCATION" and params.get("type") != "LOCATION"
+        if hidden or (scope is not None and report.sub_partner_org_id != scope):
             raise NotFoundError(f"no report with id {report_id!r}")
         return report
 
@@ -102,7 +120,10 @@ class ReportsApi:
         scope = params.get("subPartnerOrgId")
         if token.sub_partner_org_id is not None:
             if scope not in (None, token.sub_partner_org_id):
-                return [], None
+                raise HttpError(
+                    HTTPStatus.FORBIDDEN,
+                    f"this token may only list reports of sub-partner {token.sub_partner_org_id}",
+                )
             scope = token.sub_partner_org_id
         report_type = params.get("type")
         if report_type is not None and report_type not in REPORT_TYPES:
@@ -119,6 +140,8 @@ class ReportsApi:
             end=date_param(params, "billingEndDate"),
             sub_partner_org_id=scope,
         )
+        if report_type is None:  # LOCATION is recon's extension: only when asked for
+            reports = [r for r in reports if r.type != "LOCATION"]
         page = reports[offset : offset + size]
         following = offset + size if offset + size < len(reports) else None
         return [list_item(r) for r in page], following
@@ -150,6 +173,8 @@ class ReportsApi:
             sub_partner_org_id=scope,
         )
         report, valid = self.recon.begin_report(request)
+        with self._building_lock:
+            self._building += 1
         self.pool.submit(self._build, report, valid)
         return report_id_body(report)
 
@@ -159,18 +184,23 @@ class ReportsApi:
         except Exception:
             # The report is FAILED with the error's name; the traceback is for the operator.
             log.exception("building report %s failed", report.id)
+        finally:
+            with self._building_lock:
+                self._building -= 1
 
-    def get(self, report_id: str, token: TokenRecord, base_url: str) -> dict[str, Any]:
+    def get(
+        self, report_id: str, token: TokenRecord, base_url: str, params: dict[str, str]
+    ) -> dict[str, Any]:
         """One report in full, with a fresh download link when it is COMPLETED."""
-        report = self._report(report_id, token)
+        report = self._report(report_id, token, params)
         link = None
         if report.status == "COMPLETED":
             link = self.signer.download_url(base_url, report.id, now())
         return full_report(report, link)
 
-    def delete(self, report_id: str, token: TokenRecord) -> None:
+    def delete(self, report_id: str, token: TokenRecord, params: dict[str, str]) -> None:
         """Delete a COMPLETED or FAILED report."""
-        self._report(report_id, token)
+        self._report(report_id, token, params)
         self.recon.delete_report(report_id)
 
     def download(self, report_id: str, params: dict[str, str]) -> Path:

@@ -10,7 +10,7 @@ import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlencode
@@ -75,14 +75,30 @@ def one_of(values: tuple[str, ...]) -> str:
 
 
 def date_param(params: dict[str, Any], name: str) -> date | None:
-    """An optional YYYY-MM-DD parameter (query or body); 400 when it is not a date."""
+    """An optional day (query or body); 400 naming the field for anything not a whole day.
+
+    YYYY-MM-DD, or midnight UTC as clients generated from Webex's spec send it
+    (2026-09-01T00:00:00.000Z).
+    """
     value = params.get(name)
     if value is None:
         return None
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise bad_request(f"{name} {value!r} is not a date (YYYY-MM-DD)") from None
+        pass
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        raise bad_request(
+            f"{name} {value!r} is not a date (YYYY-MM-DD, or YYYY-MM-DDT00:00:00.000Z)"
+        ) from None
+    if instant.utcoffset() != timedelta(0) or instant.time() != time(0):
+        raise bad_request(
+            f"{name} {value!r} is not a whole day: give YYYY-MM-DD or midnight UTC "
+            "(YYYY-MM-DDT00:00:00.000Z)"
+        )
+    return instant.date()
 
 
 def compact(payload: dict[str, Any]) -> dict[str, Any]:

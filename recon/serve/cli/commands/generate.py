@@ -49,9 +49,20 @@ def generate_command(
     vendor_differences: Annotated[
         int, typer.Option("--vendor-differences", help="Recorded changes of each kind.", min=0)
     ] = 3,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Write into folders that are not empty: replace the files an earlier generate "
+            "wrote there (other files are kept).",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Write realistic, seeded event-log files (with duplicates, orphans, bad rows...)."""
+    """Write realistic, seeded event-log files (with duplicates, orphans, bad rows...).
+
+    A folder that is not empty is refused unless --force.
+    """
     first = parse_date(start, "--start")
     last = parse_date(end, "--end")
     if file_format not in FORMATS:
@@ -77,7 +88,7 @@ def generate_command(
     )
     month = recon.month_period(vendor_month)[0] if vendor_month else None
     with render.spinner("generating event logs"):
-        result = generate(out_dir, spec, month, vendor_dir, vendor_differences)
+        result = generate(out_dir, spec, month, vendor_dir, vendor_differences, force=force)
     if as_json:
         render.generated_json(result)
     else:

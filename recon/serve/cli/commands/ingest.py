@@ -22,7 +22,7 @@ def ingest_command(
     with render.progress(not as_json) as progress:
         result = open_recon(ctx).ingest(paths, progress)
     if as_json:
-        render.print_json(result.as_dict())
+        render.print_json(result.as_json())
     else:
         render.ingest_result(result)
     if result.failed_files or not result.files:

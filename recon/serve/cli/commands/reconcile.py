@@ -1,4 +1,8 @@
-"""`recon reconcile` (our report against the vendor's) and `recon explain` (the audit trail)."""
+"""`recon reconcile` (compare, list, delete) and `recon explain` (the audit trail).
+
+`recon reconcile` is a group that runs the comparison when no subcommand is given, so
+`recon reconcile --report ID --vendor FILE` works as it always did.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +12,17 @@ from typing import Annotated
 import typer
 
 import recon
-from recon.serve.cli import render, render_reconcile
+from recon.serve.cli import render, render_reconcile, render_records
 from recon.serve.cli.options import open_recon, parse_date
 
 
 def reconcile_command(
     ctx: typer.Context,
-    report_id: Annotated[str, typer.Option("--report", help="Our report's id.")],
+    report_id: Annotated[str | None, typer.Option("--report", help="Our report's id.")] = None,
     vendor: Annotated[
-        Path, typer.Option("--vendor", help="The vendor's report CSV of the same type and period.")
-    ],
+        Path | None,
+        typer.Option("--vendor", help="The vendor's report CSV of the same type and period."),
+    ] = None,
     tolerance: Annotated[
         str, typer.Option(help="Largest quantity difference that still MATCHes.")
     ] = "0",
@@ -35,10 +40,27 @@ def reconcile_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Compare a report with the vendor's: exit 0 all match, 1 discrepancies, 2 not comparable."""
-    result = open_recon(ctx).reconcile(report_id, vendor, tolerance, prices, out_dir)
+    """Compare a report with the vendor's: exit 0 all match, 1 discrepancies, 2 not comparable.
+
+    `recon reconcile list` and `recon reconcile delete ID` manage the stored reconciliations.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if report_id is None or vendor is None:
+        missing = " and ".join(
+            n for n, v in (("--report", report_id), ("--vendor", vendor)) if not v
+        )
+        raise recon.BadInputError(
+            f"recon reconcile needs {missing}",
+            hint="recon reconcile --report ID --vendor FILE (or: recon reconcile list)",
+        )
     if html_file is not None:
         # Imported here: matplotlib is slow to import.
+        from recon import check_html_target  # noqa: PLC0415
+
+        check_html_target(html_file)  # before anything is stored
+    result = open_recon(ctx).reconcile(report_id, vendor, tolerance, prices, out_dir)
+    if html_file is not None:
         from recon import write_reconciliation_html  # noqa: PLC0415
 
         write_reconciliation_html(result, html_file)
@@ -77,7 +99,45 @@ def explain_command(
         render_reconcile.explanation(trail, subject, first, last)
 
 
+def reconcile_list(
+    ctx: typer.Context,
+    report_id: Annotated[str | None, typer.Option("--report", help="Only this report's.")] = None,
+    report_type: Annotated[str | None, typer.Option("--type", help="Only this type.")] = None,
+    latest: Annotated[
+        bool, typer.Option("--latest", help="Only the newest reconciliation of each report.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print them as JSON.")] = False,
+) -> None:
+    """List stored reconciliations, oldest first (`latest` marks each report's newest)."""
+    found = open_recon(ctx).list_reconciliations(report_id, report_type, latest)
+    if as_json:
+        render.print_json({"items": [r.as_json() for r in found]})
+    else:
+        render_records.reconciliations(found)
+
+
+def reconcile_delete(
+    ctx: typer.Context,
+    reconciliation_id: Annotated[str, typer.Argument(help="The reconciliation's id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the deleted record.")] = False,
+) -> None:
+    """Delete a stored reconciliation: its record, its discrepancies and its files."""
+    rc = open_recon(ctx)
+    record = rc.delete_reconciliation(reconciliation_id)
+    if as_json:
+        render.print_json(record.as_json())
+    else:
+        render_records.reconciliation_deleted(record, rc.home)
+
+
 def register(app: typer.Typer) -> None:
-    """Add `recon reconcile` and `recon explain`."""
-    app.command("reconcile")(reconcile_command)
+    """Add the `recon reconcile` group (compare; list; delete) and `recon explain`."""
+    group = typer.Typer(
+        help="Compare a report with the vendor's; list and delete stored reconciliations.",
+        invoke_without_command=True,
+    )
+    group.callback()(reconcile_command)
+    group.command("list")(reconcile_list)
+    group.command("delete")(reconcile_delete)
+    app.add_typer(group, name="reconcile")
     app.command("explain")(explain_command)
