@@ -12,6 +12,7 @@ import polars as pl
 
 from recon.core.errors import BadInputError
 from recon.home.layout import HomeLayout
+from recon.home.store import views_of_this_home
 
 _READ_ONLY_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 
@@ -23,6 +24,7 @@ def read_only_query(layout: HomeLayout, query: str) -> pl.DataFrame:
     """
     con = duckdb.connect(str(layout.store), read_only=True)
     try:
+        views_of_this_home(con, layout)
         lake = str(layout.root / "lake") + "/"
         reports = str(layout.reports) + "/"  # report_rows reads the rows files there
         con.execute("SET TimeZone = 'UTC'")

@@ -133,12 +133,15 @@ def report_rows_path(layout: HomeLayout, report_id: str) -> Path:
     return layout.reports / f"{report_id}.parquet"
 
 
-def point_report_rows(con: duckdb.DuckDBPyConnection, layout: HomeLayout) -> None:
+def point_report_rows(
+    con: duckdb.DuckDBPyConnection, layout: HomeLayout, *, temp: bool = False
+) -> None:
     """(Re)define the `report_rows` view over the row files of the COMPLETED reports.
 
     Called in the transaction that completes or deletes a report, so the view changes with
     the report's status: rows of a report still being written, or of a failed one, are never
     seen. A file someone removed by hand is left out rather than breaking every query.
+    `temp` defines it for this connection only (a reader, see `views_of_this_home`).
     """
     ids = [
         row[0]
@@ -157,7 +160,8 @@ def point_report_rows(con: duckdb.DuckDBPyConnection, layout: HomeLayout) -> Non
             + ", ".join(f"NULL::{t} AS {c}" for c, t in REPORT_ROW_COLUMNS.items())
             + " WHERE false"
         )
-    con.execute(f"CREATE OR REPLACE VIEW report_rows AS {body}")
+    kind = "TEMP VIEW" if temp else "VIEW"
+    con.execute(f"CREATE OR REPLACE {kind} report_rows AS {body}")
 
 
 def _migrate_report_rows(con: duckdb.DuckDBPyConnection, layout: HomeLayout) -> None:
@@ -214,32 +218,56 @@ def sql_literal(text: str | Path) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
-def _lake_views(layout: HomeLayout) -> list[str]:
+def _lake_views(layout: HomeLayout, *, temp: bool = False) -> list[str]:
+    view = "CREATE OR REPLACE TEMP VIEW" if temp else "CREATE OR REPLACE VIEW"
     statements = []
     if event_files(layout):
         glob = sql_literal(layout.events / "event_date=*" / "*.parquet")
         statements.append(
-            "CREATE OR REPLACE VIEW events AS SELECT * "
+            f"{view} events AS SELECT * "
             f"FROM read_parquet({glob}, hive_partitioning = true, union_by_name = true)"
         )
     else:
-        statements.append(f"CREATE OR REPLACE VIEW events AS {_EMPTY_VIEWS['events']}")
+        statements.append(f"{view} events AS {_EMPTY_VIEWS['events']}")
     if any(layout.quarantine.glob("*.parquet")):
         glob = sql_literal(layout.quarantine / "*.parquet")
-        statements.append(
-            f"CREATE OR REPLACE VIEW quarantine AS SELECT * FROM read_parquet({glob})"
-        )
+        statements.append(f"{view} quarantine AS SELECT * FROM read_parquet({glob})")
     else:
-        statements.append(f"CREATE OR REPLACE VIEW quarantine AS {_EMPTY_VIEWS['quarantine']}")
+        statements.append(f"{view} quarantine AS {_EMPTY_VIEWS['quarantine']}")
     for name in ("intervals", "anomalies"):
         path = layout.derived / f"{name}.parquet"
         if path.exists():
-            statements.append(
-                f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({sql_literal(path)})"
-            )
+            statements.append(f"{view} {name} AS SELECT * FROM read_parquet({sql_literal(path)})")
+        elif temp:  # shadow a stored view that may read another home's file
+            missing = sql_literal(f"{name} are not computed in this home yet: run recon sql")
+            statements.append(f"{view} {name} AS SELECT error({missing}) AS {name}")
         else:  # not computed yet (recon sql computes them first when the lake has events)
             statements.append(f"DROP VIEW IF EXISTS {name}")
     return statements
+
+
+_HOME_META_SQL = """
+CREATE TABLE IF NOT EXISTS home_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+"""
+
+
+def views_of_this_home(con: duckdb.DuckDBPyConnection, layout: HomeLayout) -> None:
+    """Make a reader's views read this home's files, whatever path wrote the store.
+
+    The stored views name files by absolute path (DuckDB resolves relative ones against the
+    working folder). A home that was copied or moved keeps views pointing at the old place
+    until a writer opens it; a reader then gets per-connection views over its own files, so
+    no reader ever reads another home's lake or report rows.
+    """
+    try:
+        row = con.execute("SELECT value FROM home_meta WHERE key = 'root'").fetchone()
+    except duckdb.CatalogException:  # a store from before home_meta
+        row = None
+    if row is not None and row[0] == str(layout.root):
+        return
+    for statement in _lake_views(layout, temp=True):
+        con.execute(statement)
+    point_report_rows(con, layout, temp=True)
 
 
 class Store:
@@ -264,6 +292,7 @@ class Store:
         if read_only or (read_only is None and snapshot.is_reading()):
             with snapshot.read_connection(self.layout) as published:
                 if published is not None:
+                    views_of_this_home(published, self.layout)
                     yield published
                     return
             con = duckdb.connect(":memory:")
@@ -303,6 +332,8 @@ class Store:
         con.execute(_REPORT_LINES_SQL)
         for statement in _lake_views(self.layout):
             con.execute(statement)
+        con.execute(_HOME_META_SQL)
+        con.execute("INSERT OR REPLACE INTO home_meta VALUES ('root', ?)", [str(self.layout.root)])
         self._prepared = True
 
     def refresh(self) -> None:

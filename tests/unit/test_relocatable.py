@@ -144,3 +144,33 @@ def test_an_old_home_is_migrated_and_never_follows_an_absolute_path(old_home):
     assert decoy_rec.read_text() == "not yours\n"
     assert not (home / "reports" / f"{report_id}.csv").exists()
     assert not (home / "reconciliations" / rec_id).exists()
+
+
+def test_a_reader_of_a_copied_home_reads_the_copys_files_only(rc, tmp_path):
+    """The store's views name files by path; a reader of a copy (here read-only, so nothing
+    re-points them) must read the copy's lake and report rows, never the original's."""
+    report = rc.create_report(ReportRequest(type="USER", **OCT))
+    assert report.status == "COMPLETED"
+    copy = tmp_path / "copy"
+    _cp_a(rc.home, copy)
+    moved = tmp_path / "original-moved-away"
+    rc.home.rename(moved)  # the original's paths no longer exist
+    subprocess.run(["chmod", "-R", "a-w", str(copy)], check=True)
+    try:
+        events = run(copy, "sql", "SELECT count(*) AS n FROM events", "--format", "csv")
+        assert events.returncode == 0, events.stderr
+        assert events.stdout.splitlines() == ["n", "7"]
+        rows = run(
+            copy,
+            "sql",
+            f"SELECT count(*) AS n FROM report_rows WHERE report_id = '{report.id}'",
+            "--format",
+            "csv",
+        )
+        assert rows.returncode == 0, rows.stderr
+        assert rows.stdout.splitlines() == ["n", "5"]
+        lines = run(copy, "sql", "SELECT count(*) AS n FROM report_lines", "--format", "csv")
+        assert lines.returncode == 0, lines.stderr
+        assert lines.stdout.splitlines() == ["n", "5"]
+    finally:
+        subprocess.run(["chmod", "-R", "u+w", str(copy)], check=True)
