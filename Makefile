@@ -87,8 +87,8 @@ bench-http: install ## Load `recon serve` on loopback: 32 clients, HTTP_SECONDS 
 bench-lake: install ## Ingest ~120M events month by month, then run October over that lake
 	$(BIN)/python -m benchmarks.lake
 
-golden: install ## Regenerate tests/golden/ on purpose (review the diff before committing)
-	RECON_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py
+golden: install ## Regenerate tests/e2e/golden/ on purpose (review the diff before committing)
+	RECON_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/e2e/test_golden.py
 
 notebook: install ## Execute both notebooks on the sample: HTML in build/notebooks, charts in notebooks/images
 	$(BIN)/python notebooks/execute.py --html-dir build/notebooks --figures-dir notebooks/images

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -135,3 +136,17 @@ def write_csv(tmp_path: Path) -> Iterator[Callable[[str, list[dict[str, str]]], 
         return path
 
     yield _write
+
+
+def run(
+    home: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`recon --home HOME ARGS...` as a user would run it, at the pinned instant."""
+    return subprocess.run(
+        [RECON, "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "RECON_NOW": FROZEN_NOW, **(env or {})},
+        check=False,
+        timeout=300,
+    )

@@ -61,8 +61,7 @@ def _imports(path: Path, root: Path) -> list[tuple[int, str]]:
             if module == "recon":  # `from recon import core` names a subpackage, not the face
                 for alias in node.names:
                     sub = f"recon.{alias.name}"
-                    sub_is_stage = alias.name in STAGES and alias.name != "api"
-                    found.append((node.lineno, sub if sub_is_stage else "recon"))
+                    found.append((node.lineno, sub if alias.name in STAGES else "recon"))
             else:
                 found.append((node.lineno, module))
     return found
@@ -109,7 +108,7 @@ def test_every_module_belongs_to_a_stage():
     ]
     assert stray == []
     folders = sorted(p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name != "__pycache__")
-    assert folders == sorted(s for s in STAGES if s != "api")
+    assert folders == sorted(STAGES)
 
 
 def test_no_module_is_a_hub():
@@ -147,9 +146,8 @@ def test_no_module_is_a_hub():
 def test_the_walker_catches_an_arrow_against_the_flow(tmp_path, stage, source, expected):
     package = tmp_path / "recon"
     for name in STAGES:
-        if name != "api":
-            (package / name).mkdir(parents=True)
-            (package / name / "__init__.py").write_text("")
+        (package / name).mkdir(parents=True)
+        (package / name / "__init__.py").write_text("")
     (package / stage).write_text(source)
     problems = layering_violations(package)
     assert len(problems) == 1
@@ -159,8 +157,7 @@ def test_the_walker_catches_an_arrow_against_the_flow(tmp_path, stage, source, e
 def test_the_walker_allows_earlier_stages_and_the_face_for_adapters(tmp_path):
     package = tmp_path / "recon"
     for name in STAGES:
-        if name != "api":
-            (package / name).mkdir(parents=True)
+        (package / name).mkdir(parents=True)
     (package / "reports" / "ok.py").write_text(
         "from recon.core.errors import BadInputError\nfrom recon.engine import intervals\n"
         "from recon.reports.model import Report\n"

@@ -206,4 +206,6 @@ def recover_staged(layout: HomeLayout) -> int:
                 raise
         shutil.rmtree(folder, ignore_errors=True)
         settled += 1
+    with contextlib.suppress(OSError):  # only when empty: nothing else is staged
+        layout.staging.rmdir()
     return settled

@@ -1,13 +1,8 @@
-"""Reconciliations as records: list them, delete one (its rows and its files under the home).
-
-`RecordsFace` gives `Recon` these and its column orders (`recon reconcile list|delete`,
-`recon columns`).
-"""
+"""Reconciliations as records: list them, delete one (its rows and its files under the home)."""
 
 from __future__ import annotations
 
 import json
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -24,7 +19,6 @@ from recon.home.records import (
     resolved_path,
 )
 from recon.home.store import Store
-from recon.reconcile.columns import ColumnOrders
 
 
 @dataclass(frozen=True)
@@ -174,39 +168,3 @@ def delete_reconciliation(store: Store, rec_id: str) -> ReconciliationRecord:
     for removed_id, stored in removed:
         remove_reconciliation_files(store.layout, removed_id, stored)
     return record
-
-
-class RecordsFace:
-    """The face's methods for stored reconciliations and column orders, mixed into `Recon`.
-
-    They live here to keep `recon/api.py` one screenful per concern; `Recon` provides the
-    home's layout and store and how to read and write it.
-    """
-
-    layout: HomeLayout
-    store: Store
-
-    def _reading(self) -> AbstractContextManager[object]:
-        raise NotImplementedError
-
-    def _writing(self) -> AbstractContextManager[object]:
-        raise NotImplementedError
-
-    def list_reconciliations(
-        self, report_id: str | None = None, report_type: str | None = None, latest: bool = False
-    ) -> list[ReconciliationRecord]:
-        """Stored reconciliations, oldest first: of one report or type, or only the latest."""
-        with self._reading(), self.store.connect() as con:
-            return list_reconciliations(
-                con, self.layout, report_id=report_id, report_type=report_type, latest_only=latest
-            )
-
-    def delete_reconciliation(self, reconciliation_id: str) -> ReconciliationRecord:
-        """Delete a reconciliation: its record, its discrepancy rows, its files in the home."""
-        with self._writing():
-            return delete_reconciliation(self.store, reconciliation_id)
-
-    @property
-    def columns(self) -> ColumnOrders:
-        """The column order of report CSVs: `learn(paths)` from vendor files, `show`, `reset`."""
-        return ColumnOrders(self.store, self._writing, self._reading)

@@ -15,7 +15,7 @@ from recon.api import Recon
 from recon.core.config import now
 from recon.core.errors import BadInputError
 from recon.reports.model import ReportRequest
-from tests.unit.test_cli import run
+from tests.conftest import run
 
 OCT = {"start": date(2026, 10, 1), "end": date(2026, 10, 31)}
 DOCUMENTED = [

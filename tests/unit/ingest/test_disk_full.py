@@ -314,9 +314,9 @@ def test_a_publish_killed_after_some_moves_is_finished_by_the_next_ingest(tmp_pa
         rc.ingest([_two_day_log(tmp_path / "logs", "first.csv", "a")])
     monkeypatch.undo()
     assert len(list((tmp_path / "home" / ".staging").iterdir())) == 1
-    # The crash window: one moved file is visible, its ledger row is not written yet.
+    # The crash window: one moved file is visible, its ledger row is not written yet (until
+    # the next writer of any kind, here the ingest below, settles the publish first).
     assert scan_events(rc.layout).collect()["event_id"].sort().to_list() == ["a1", "s1", "s2"]
-    assert len(_lake(tmp_path / "home")[2]) == 1
 
     second = rc.ingest([_two_day_log(tmp_path / "logs", "second.csv", "b")])
     assert (second.accepted, second.quarantined) == (2, 1)
@@ -324,6 +324,31 @@ def test_a_publish_killed_after_some_moves_is_finished_by_the_next_ingest(tmp_pa
     assert events["event_id"].to_list() == ["a1", "a2", "b1", "b2", "s1", "s2"]
     assert quarantine["event_id"].sort().to_list() == ["a3", "b3", "s3"]
     assert sorted(row[1:] for row in ledger) == [(3, 2), (3, 2), (3, 2)]
+    assert not (tmp_path / "home" / ".staging").exists()
+
+
+def test_a_publish_killed_after_some_moves_is_finished_by_any_next_writer(tmp_path, monkeypatch):
+    """Not only the next ingest: the next write of any kind settles a killed publish first."""
+    rc = _seeded(tmp_path)
+
+    def killed_mid_publish(self: Staging, ledger: dict[str, object]) -> None:
+        moves = self._moves()
+        (self.root / staging.JOURNAL).write_text(json.dumps({"moves": moves, "ledger": ledger}))
+        staged, target = (self.layout.root / name for name in moves[0])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staged.replace(target)
+        raise _Killed
+
+    monkeypatch.setattr(Staging, "publish", killed_mid_publish)
+    monkeypatch.setattr(Staging, "abandon", lambda self: None)
+    with pytest.raises(_Killed):
+        rc.ingest([_two_day_log(tmp_path / "logs", "first.csv", "a")])
+    monkeypatch.undo()
+    Recon(tmp_path / "home").recover_interrupted()  # a writer that is not an ingest
+    events, quarantine, ledger = _lake(tmp_path / "home")
+    assert events["event_id"].to_list() == ["a1", "a2", "s1", "s2"]
+    assert quarantine["event_id"].sort().to_list() == ["a3", "s3"]
+    assert sorted(row[1:] for row in ledger) == [(3, 2), (3, 2)]
     assert not (tmp_path / "home" / ".staging").exists()
 
 

@@ -11,6 +11,7 @@ from recon.api import Recon
 from recon.core.errors import BadInputError, LockedError
 from recon.home.layout import HomeLayout
 from recon.home.lock import home_lock
+from tests.conftest import SAMPLE
 
 
 def _hold(root: str, ready, release) -> None:  # pragma: no cover - runs in a child process
@@ -79,10 +80,9 @@ def _month_report(rc: Recon, report_type: str = "USER"):
 
 
 def test_report_rows_are_typed_and_tie_to_the_registry(tmp_path):
-    from pathlib import Path
 
     rc = Recon(tmp_path / "home")
-    rc.ingest([Path(__file__).parents[2] / "data" / "sample"])
+    rc.ingest([SAMPLE])
     user = _month_report(rc, "USER")
     partner = _month_report(rc, "PARTNER")
     kinds = rc.sql(
@@ -104,14 +104,13 @@ def test_report_rows_are_typed_and_tie_to_the_registry(tmp_path):
 
 
 def test_rows_stored_in_a_table_by_earlier_versions_move_to_files(tmp_path):
-    from pathlib import Path
 
     import duckdb
 
     from recon.home.store import REPORT_ROW_COLUMNS
 
     rc = Recon(tmp_path / "home")
-    rc.ingest([Path(__file__).parents[2] / "data" / "sample"])
+    rc.ingest([SAMPLE])
     report = _month_report(rc, "CUSTOMER")
     before = rc.sql("SELECT * FROM report_rows ORDER BY ALL")
     # Turn the home into what an earlier version left: the rows in a table, no rows file.

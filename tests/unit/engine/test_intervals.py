@@ -14,7 +14,7 @@ from recon.engine.intervals import (
     assignment_intervals,
     unordered_intervals,
 )
-from tests.conftest import events_frame, make_event
+from tests.conftest import SAMPLE, events_frame, make_event
 
 
 def _at(text: str) -> datetime:
@@ -304,7 +304,7 @@ def _sample_lake_events(tmp_path: Path) -> pl.LazyFrame:
     from recon.ingest.lake import scan_events
 
     rc = Recon(tmp_path / "home")
-    rc.ingest([Path(__file__).parents[2] / "data" / "sample"])
+    rc.ingest([SAMPLE])
     return scan_events(rc.layout)
 
 

@@ -264,6 +264,55 @@ def test_the_cli_exits_2_and_says_which_column_is_missing(tmp_path):
     )
 
 
+def _recon(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [RECON, "--home", str(tmp_path / "home"), *args],
+        env={**os.environ, "RECON_NOW": FROZEN_NOW},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_cli_maps_columns_and_reads_naive_times_in_a_zone(tmp_path):
+    row = partner_row(event_id="k1", occurred_at="2026-10-25T02:30:00")  # Stockholm, autumn DST
+    log = write(tmp_path / "logs" / "theirs.csv", csv_text([row], PARTNER_HEADER))
+    maps = ["--map", "event_id=EventRef", "--map", "occurred_at=Timestamp"]
+    done = _recon(
+        tmp_path,
+        "ingest",
+        str(log),
+        *maps,
+        "--map",
+        "action=Operation",
+        "--json",
+        "--tz",
+        "Europe/Stockholm",
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["accepted"] == 1
+    # 02:30 happens twice that night; the earlier instant (summer time, +02:00) is taken.
+    assert [row[:2] for row in lake(Recon(tmp_path / "home"))] == [("k1", utc(2026, 10, 25, 0, 30))]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--map", "event_id"], "--map 'event_id' is not recon's column = your column"),
+        (["--map", "nonsense=EventRef"], "unknown column name(s) nonsense"),
+        (["--tz", "Mars/Olympus"], "unknown time zone 'Mars/Olympus'"),
+    ],
+)
+def test_a_bad_map_or_zone_on_the_cli_is_exit_2(tmp_path, args, message):
+    log = write(tmp_path / "logs" / "ours.csv", csv_text([raw_row()]))
+    done = _recon(tmp_path, "ingest", str(log), *args)
+    assert done.returncode == 2, done.stderr
+    assert message in " ".join(done.stderr.split())
+    assert not (tmp_path / "home" / "lake").exists() or not list(
+        (tmp_path / "home" / "lake").rglob("*.parquet")
+    )
+
+
 # ------------------------------------------------------------------------------ naive timestamps
 
 

@@ -12,7 +12,7 @@ import pytest
 from recon.api import Recon
 from recon.core.errors import BadInputError, NotFoundError
 from recon.reports.model import ReportRequest
-from tests.unit.test_cli import run
+from tests.conftest import run
 
 OCT = {"start": date(2026, 10, 1), "end": date(2026, 10, 31)}
 

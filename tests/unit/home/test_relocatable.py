@@ -13,7 +13,7 @@ import pytest
 
 from recon.api import Recon
 from recon.reports.model import ReportRequest
-from tests.unit.test_cli import run
+from tests.conftest import run
 
 OCT = {"start": date(2026, 10, 1), "end": date(2026, 10, 31)}
 TYPES = ("PARTNER", "CUSTOMER", "LOCATION", "USER")

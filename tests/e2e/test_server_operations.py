@@ -27,7 +27,7 @@ import pytest
 
 from recon.api import Recon
 from tests.conftest import FROZEN_NOW, RECON, SAMPLE
-from tests.unit.test_server import BASE, Client, _token, start_server, stop_server
+from tests.e2e.test_server import BASE, Client, _token, start_server, stop_server
 
 OCTOBER = {"billingStartDate": "2026-10-01", "billingEndDate": "2026-10-31"}
 

@@ -6,13 +6,12 @@ import hashlib
 import json
 import shutil
 from datetime import UTC, datetime
-from pathlib import Path
 
 import polars as pl
 
 from recon.api import Recon
 from recon.ingest.lake import scan_events, scan_quarantine
-from tests.conftest import SAMPLE, raw_row
+from tests.conftest import CATALOG_PATH, SAMPLE, raw_row
 
 
 def _lake(rc: Recon) -> pl.DataFrame:
@@ -199,9 +198,7 @@ def test_missing_path_is_reported(home, tmp_path):
 def test_catalog_is_seeded_into_a_new_home(home):
     rc = Recon(home)
     assert rc.catalog().height == 8
-    assert (home / "catalog.csv").read_text() == (
-        Path(__file__).parents[2] / "data" / "catalog.csv"
-    ).read_text()
+    assert (home / "catalog.csv").read_text() == (CATALOG_PATH).read_text()
 
 
 def test_small_batches_find_every_earlier_copy_through_the_id_index(tmp_path, monkeypatch):

@@ -10,8 +10,7 @@ import pytest
 from recon.api import Recon
 from recon.core.errors import BadInputError
 from recon.reports.model import ReportRequest
-from tests.conftest import raw_row
-from tests.unit.test_cli import run
+from tests.conftest import raw_row, run
 
 OCT = {"start": date(2026, 10, 1), "end": date(2026, 10, 31)}
 LIST_THEM = 'recon sql "SELECT DISTINCT sub_partner_org_id FROM events"'

@@ -13,6 +13,7 @@ from recon.core.errors import BadInputError, ConflictError, NotFoundError
 from recon.reports.model import ReportRequest
 from recon.reports.registry import register_report
 from recon.reports.writer import complete_report
+from tests.conftest import SAMPLE
 
 OCT = {"start": date(2026, 10, 1), "end": date(2026, 10, 31)}
 
@@ -403,7 +404,7 @@ def test_a_lake_processed_in_slices_of_customers_gives_the_same_usage(tmp_path, 
     from recon.reports.usage import SpilledUsage, report_usage
 
     rc = Recon(tmp_path / "home")
-    rc.ingest([Path(__file__).parents[2] / "data" / "sample", _renamed_partner_event(tmp_path)])
+    rc.ingest([SAMPLE, _renamed_partner_event(tmp_path)])
     request = ReportRequest(
         type="USER", start=date(2026, 10, 1), end=date(2026, 10, 31), timezone="Europe/Stockholm"
     )
@@ -435,7 +436,7 @@ def test_a_lake_processed_in_slices_of_customers_gives_the_same_usage(tmp_path, 
 
 
 def test_every_report_of_a_sliced_lake_equals_the_unsliced_one(tmp_path, monkeypatch):
-    sample = Path(__file__).parents[2] / "data" / "sample"
+    sample = SAMPLE
     texts = {}
     for label, slice_events in (("whole", "100000000"), ("sliced", "500")):
         monkeypatch.setenv("RECON_SLICE_EVENTS", slice_events)
@@ -470,7 +471,7 @@ def test_usage_shared_as_arrow_gives_the_rows_of_the_frame(tmp_path):
     from recon.reports.usage import report_usage, shared_usage
 
     rc = Recon(tmp_path / "home")
-    rc.ingest([Path(__file__).parents[2] / "data" / "sample"])
+    rc.ingest([SAMPLE])
     now = datetime(2026, 11, 21, tzinfo=UTC)
     zones = BillingZones(default="UTC")
     monthly = ReportRequest(type="USER", **OCT)

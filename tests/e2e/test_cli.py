@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import FROZEN_NOW, RECON, SAMPLE, raw_row
-
-
-def run(
-    home: Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [RECON, "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "RECON_NOW": FROZEN_NOW, **(env or {})},
-        check=False,
-        timeout=300,
-    )
+from tests.conftest import RECON, SAMPLE, raw_row, run
 
 
 @pytest.fixture(scope="module")
