@@ -47,11 +47,17 @@ class HomeFace:
 
     @contextmanager
     def _writing(self, wait_seconds: float | None = None) -> Iterator[None]:
-        with self._thread_lock:
+        wait = config.lock_wait_seconds() if wait_seconds is None else wait_seconds
+        if not self._thread_lock.acquire(timeout=wait):  # another thread of ours is writing
+            raise LockedError(
+                f"home {self.layout.root} is busy with another write of this process",
+                hint="wait until it is done (a report being built), then try again",
+            )
+        try:
             if self._locked:  # nested in this thread's write
                 yield
                 return
-            with home_lock(self.layout, wait_seconds=wait_seconds):
+            with home_lock(self.layout, wait_seconds=wait):
                 self._locked = True
                 try:
                     if self.layout.staging.is_dir():  # an ingest was killed mid-publish
@@ -59,6 +65,8 @@ class HomeFace:
                     yield
                 finally:
                     self._locked = False
+        finally:
+            self._thread_lock.release()
 
     def _reading(self) -> AbstractContextManager[None]:
         self.layout.require()  # a reader never creates a home
@@ -87,15 +95,24 @@ class HomeFace:
     def sql(self, query: str) -> pl.DataFrame:
         """Run read-only SQL on the store; anything that would write or reach outside is refused.
 
-        Derived tables and the store's views are brought up to date first, unless a writer is
-        busy or the home is read-only: then it reads what was last published (a reader never
-        waits for a writer, and never writes to a read-only home).
+        After an ingest, the derived tables (intervals, anomalies) are recomputed first, and a
+        store an earlier version or another path prepared is brought up to date, unless a
+        writer is busy or the home is read-only: then it reads what was last published (a
+        reader never waits for a writer, and never writes to a read-only home). Otherwise it
+        only reads: it takes no lock and publishes nothing.
         """
         self.layout.require()
-        root = self.layout.root
-        if os.access(root, os.W_OK) and root.stat().st_mode & 0o222:
+        stale = self._derived_stale()
+        if (stale or not self.store.prepared_here()) and _writable(self.layout.root):
             with contextlib.suppress(LockedError), self._writing(wait_seconds=0):
-                if derived_stale(self.layout) and event_files(self.layout):
+                if self._derived_stale():  # again, now that no one else writes
                     refresh_derived(self.layout, self.catalog())
-                self.store.refresh()  # tables exist and views point at the lake as it is now
+                self.store.refresh()  # tables migrated, views point at this home's files
         return read_only_query(self.layout, query)
+
+    def _derived_stale(self) -> bool:
+        return derived_stale(self.layout) and bool(event_files(self.layout))
+
+
+def _writable(root: Path) -> bool:
+    return os.access(root, os.W_OK) and bool(root.stat().st_mode & 0o222)

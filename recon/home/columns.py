@@ -89,7 +89,8 @@ def checked_order(
 def _stored(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the store has the table yet (a home no writer of this version has opened)."""
     found = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'column_orders'"
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_name = 'column_orders' AND table_catalog = current_database()"
     ).fetchone()
     return bool(found and found[0])
 

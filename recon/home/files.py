@@ -55,6 +55,8 @@ def open_atomically(
             if durable:
                 os.fsync(handle.fileno())
         tmp.replace(path)
+        if durable:
+            fsync_dir(path.parent)  # the rename itself survives a power cut
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -83,6 +85,8 @@ def write_with(path: Path, writer: Callable[[Path], object], *, durable: bool = 
         if durable:
             fsync_file(tmp)
         tmp.replace(path)
+        if durable:
+            fsync_dir(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
 

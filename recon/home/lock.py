@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -59,3 +60,18 @@ def pid_alive(pid: int | None) -> bool:
     except PermissionError:
         return True
     return True
+
+
+_TOKEN: tuple[int, str] | None = None
+
+
+def process_token() -> str:
+    """This process, told apart from any other that had (or will have) the same PID.
+
+    A PID alone is not enough: a server restarted in a container is PID 1 again, and a PID is
+    reused once its process has ended.
+    """
+    global _TOKEN  # noqa: PLW0603 - one value per process, made on first use (and after a fork)
+    if _TOKEN is None or _TOKEN[0] != os.getpid():
+        _TOKEN = (os.getpid(), f"{os.getpid()}-{uuid.uuid4().hex}")
+    return _TOKEN[1]

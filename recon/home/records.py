@@ -44,7 +44,9 @@ CREATE OR REPLACE VIEW discrepancies AS
 
 def _kind(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
     row = con.execute(
-        "SELECT table_type FROM information_schema.tables WHERE table_name = ?", [name]
+        "SELECT table_type FROM information_schema.tables "
+        "WHERE table_name = ? AND table_catalog = current_database()",
+        [name],
     ).fetchone()
     return None if row is None else str(row[0])
 

@@ -190,6 +190,10 @@ class _Readers:
                 self._con.execute(f"DETACH {entry.alias}")
                 del self._attached[path]
                 entry = None
+            for other, idle in list(self._attached.items()):
+                if other != path and idle.users == 0:  # a generation a writer has retired
+                    self._con.execute(f"DETACH {idle.alias}")
+                    del self._attached[other]
             if entry is None:
                 alias = f"published_{next(self._names)}"
                 self._con.execute(f"ATTACH '{_quoted(path)}' AS {alias} (READ_ONLY)")

@@ -7,6 +7,7 @@ published store read-only and never wait for a writer.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,7 +42,8 @@ CREATE TABLE IF NOT EXISTS reports (
     row_count BIGINT,
     total_quantity DECIMAL(38, 6),
     completed_at TIMESTAMPTZ,
-    pid INTEGER
+    pid INTEGER,
+    builder VARCHAR
 );
 CREATE TABLE IF NOT EXISTS ingests (
     ingest_id VARCHAR PRIMARY KEY,
@@ -167,13 +169,13 @@ def point_report_rows(
 def _migrate_report_rows(con: duckdb.DuckDBPyConnection, layout: HomeLayout) -> None:
     """Move rows from the `report_rows` table of earlier versions into per-report files."""
     kind = con.execute(
-        "SELECT table_type FROM information_schema.tables WHERE table_name = 'report_rows'"
+        "SELECT table_type FROM information_schema.tables "
+        "WHERE table_name = 'report_rows' AND table_catalog = current_database()"
     ).fetchone()
     if kind is None or kind[0] != "BASE TABLE":
         return
     layout.reports.mkdir(parents=True, exist_ok=True)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         ids = con.execute("SELECT id FROM reports WHERE status = 'COMPLETED'").fetchall()
         for (report_id,) in ids:
             path = report_rows_path(layout, report_id)
@@ -190,10 +192,6 @@ def _migrate_report_rows(con: duckdb.DuckDBPyConnection, layout: HomeLayout) -> 
                 write_with(path, copy)
         con.execute("DROP VIEW IF EXISTS report_lines")
         con.execute("DROP TABLE report_rows")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 # Empty stand-ins for the lake views while a folder has no files yet.
@@ -211,6 +209,23 @@ _EMPTY_VIEWS = {
     "NULL::VARCHAR AS reason, NULL::VARCHAR AS detail, NULL::VARCHAR AS original, "
     "NULL::TIMESTAMPTZ AS quarantined_at WHERE false",
 }
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """BEGIN ... COMMIT, rolled back on any error; the error raised is the first one.
+
+    DuckDB refuses a ROLLBACK after a COMMIT that failed ("no transaction is active"); that
+    refusal must not hide why the COMMIT failed.
+    """
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        raise
 
 
 def sql_literal(text: str | Path) -> str:
@@ -251,6 +266,19 @@ CREATE TABLE IF NOT EXISTS home_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT
 """
 
 
+def written_here(con: duckdb.DuckDBPyConnection, layout: HomeLayout) -> bool:
+    """Whether this version of recon, at this home's path, last prepared the store.
+
+    False for a store from an earlier version (no `home_meta`: it may need migrating) and for
+    a home that was copied or moved (its views name the old place).
+    """
+    try:
+        row = con.execute("SELECT value FROM home_meta WHERE key = 'root'").fetchone()
+    except duckdb.CatalogException:
+        return False
+    return row is not None and row[0] == str(layout.root)
+
+
 def views_of_this_home(con: duckdb.DuckDBPyConnection, layout: HomeLayout) -> None:
     """Make a reader's views read this home's files, whatever path wrote the store.
 
@@ -259,11 +287,7 @@ def views_of_this_home(con: duckdb.DuckDBPyConnection, layout: HomeLayout) -> No
     until a writer opens it; a reader then gets per-connection views over its own files, so
     no reader ever reads another home's lake or report rows.
     """
-    try:
-        row = con.execute("SELECT value FROM home_meta WHERE key = 'root'").fetchone()
-    except duckdb.CatalogException:  # a store from before home_meta
-        row = None
-    if row is not None and row[0] == str(layout.root):
+    if written_here(con, layout):
         return
     for statement in _lake_views(layout, temp=True):
         con.execute(statement)
@@ -324,6 +348,7 @@ class Store:
     def _prepare(self, con: duckdb.DuckDBPyConnection) -> None:
         migrate_before_schema(con)
         con.execute(SCHEMA_SQL)
+        con.execute("ALTER TABLE reports ADD COLUMN IF NOT EXISTS builder VARCHAR")
         con.execute(COLUMN_ORDERS_SQL)
         migrate_after_schema(con, self.layout)
         con.execute(RECONCILIATION_VIEWS_SQL)
@@ -335,6 +360,11 @@ class Store:
         con.execute(_HOME_META_SQL)
         con.execute("INSERT OR REPLACE INTO home_meta VALUES ('root', ?)", [str(self.layout.root)])
         self._prepared = True
+
+    def prepared_here(self) -> bool:
+        """Whether the published store needs no writer's preparing (`written_here`)."""
+        with self.connect(read_only=True) as con:
+            return written_here(con, self.layout)
 
     def refresh(self) -> None:
         """Create missing tables and re-point the lake views (after the lake changed)."""

@@ -24,7 +24,7 @@ from typing import Any
 from recon.core import config
 from recon.home.files import fsync_dir, write_text_atomically
 from recon.home.layout import HomeLayout
-from recon.home.store import Store
+from recon.home.store import Store, transaction
 
 JOURNAL = "publish.json"
 DERIVED = ("intervals", "anomalies")
@@ -69,8 +69,7 @@ def _write_ledger(layout: HomeLayout, ledger: Ledger) -> None:
         ingest_id = ledger["ingest_id"]
         if con.execute("SELECT 1 FROM ingests WHERE ingest_id = ?", [ingest_id]).fetchone():
             return
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute(
                 "INSERT INTO ingests VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -85,10 +84,6 @@ def _write_ledger(layout: HomeLayout, ledger: Ledger) -> None:
                     "INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [ingest_id, *row],
                 )
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
 
 
 @dataclass

@@ -31,7 +31,7 @@ from recon.home.columns import (
     learned_orders,
     save_order,
 )
-from recon.home.store import Store
+from recon.home.store import Store, transaction
 from recon.reconcile.vendor import detect_type
 
 
@@ -148,11 +148,9 @@ class ColumnOrders:
         learned = learn_column_orders([Path(p) for p in paths], learned_at or config.now())
         with self._writing():
             self._store.layout.ensure()
-            with self._store.connect() as con:
-                con.execute("BEGIN TRANSACTION")
+            with self._store.connect() as con, transaction(con):
                 for order in learned.orders:
                     save_order(con, order)
-                con.execute("COMMIT")
         return learned
 
     def show(self) -> list[ColumnOrder]:

@@ -18,7 +18,7 @@ from recon.home.records import (
     remove_reconciliation_files,
     resolved_path,
 )
-from recon.home.store import Store
+from recon.home.store import Store, transaction
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,8 @@ FROM reconciliations
 def _select(con: duckdb.DuckDBPyConnection) -> str:
     has_seq = con.execute(
         "SELECT count(*) FROM information_schema.columns "
-        "WHERE table_name = 'reconciliations' AND column_name = 'seq'"
+        "WHERE table_name = 'reconciliations' AND column_name = 'seq' "
+        "AND table_catalog = current_database()"
     ).fetchone()
     seq = "seq" if has_seq and has_seq[0] else "NULL::BIGINT"
     return _SELECT.format(records=_LATEST.format(seq=seq))
@@ -158,13 +159,8 @@ def delete_reconciliation(store: Store, rec_id: str) -> ReconciliationRecord:
                 hint="`recon reconcile list` shows the ids",
             )
         record = _record(found, store.layout)
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             removed = delete_reconciliation_rows(con, "id = ?", [rec_id])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     for removed_id, stored in removed:
         remove_reconciliation_files(store.layout, removed_id, stored)
     return record

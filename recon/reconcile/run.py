@@ -24,7 +24,7 @@ from recon.core.errors import BadInputError
 from recon.core.quantity import micros_of, text_of
 from recon.home.files import file_sha256, write_text_atomically, write_with
 from recon.home.records import stored_path
-from recon.home.store import Store
+from recon.home.store import Store, transaction
 from recon.ingest.catalog import read_checked_csv
 from recon.reconcile import compare as rec
 from recon.reconcile.vendor import IncomparableError, check_period, read_vendor_report
@@ -232,43 +232,37 @@ def _store(
         "class", *STORED_KEYS, "our_quantity", "vendor_quantity", "delta", "money_delta", "currency"
     )
     report = result.report
-    with store.connect() as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute("DELETE FROM all_discrepancies WHERE reconciliation_id = ?", [result.id])
-            con.execute("DELETE FROM reconciliations WHERE id = ?", [result.id])
-            con.execute(
-                "INSERT INTO reconciliations (id, report_id, report_type, category, "
-                "billing_start_date, billing_end_date, vendor_file, vendor_sha256, tolerance, "
-                "prices_file, currency, created, counts, discrepancy_file, seq) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS DECIMAL(18, 6)), ?, ?, "
-                "COALESCE(?, now()), ?, ?, nextval('reconciliation_seq'))",
-                [
-                    result.id,
-                    report.id,
-                    report.type,
-                    report.category,
-                    report.billing_start_date,
-                    report.billing_end_date,
-                    result.vendor_file,
-                    sha,
-                    result.tolerance,
-                    result.prices_file,
-                    result.currency,
-                    created,
-                    json.dumps(result.counts),
-                    stored_path(store.layout, Path(result.discrepancy_file)),
-                ],
-            )
-            con.register("found_rows", rows)
-            con.execute(
-                "INSERT INTO all_discrepancies SELECT ?, ?, class, "
-                + ", ".join(STORED_KEYS)
-                + ", our_quantity::DECIMAL(38, 6), vendor_quantity::DECIMAL(38, 6), "
-                "delta::DECIMAL(38, 6), money_delta::DECIMAL(38, 6), currency FROM found_rows",
-                [result.id, report.id],
-            )
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
+    with store.connect() as con, transaction(con):
+        con.execute("DELETE FROM all_discrepancies WHERE reconciliation_id = ?", [result.id])
+        con.execute("DELETE FROM reconciliations WHERE id = ?", [result.id])
+        con.execute(
+            "INSERT INTO reconciliations (id, report_id, report_type, category, "
+            "billing_start_date, billing_end_date, vendor_file, vendor_sha256, tolerance, "
+            "prices_file, currency, created, counts, discrepancy_file, seq) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS DECIMAL(18, 6)), ?, ?, "
+            "COALESCE(?, now()), ?, ?, nextval('reconciliation_seq'))",
+            [
+                result.id,
+                report.id,
+                report.type,
+                report.category,
+                report.billing_start_date,
+                report.billing_end_date,
+                result.vendor_file,
+                sha,
+                result.tolerance,
+                result.prices_file,
+                result.currency,
+                created,
+                json.dumps(result.counts),
+                stored_path(store.layout, Path(result.discrepancy_file)),
+            ],
+        )
+        con.register("found_rows", rows)
+        con.execute(
+            "INSERT INTO all_discrepancies SELECT ?, ?, class, "
+            + ", ".join(STORED_KEYS)
+            + ", our_quantity::DECIMAL(38, 6), vendor_quantity::DECIMAL(38, 6), "
+            "delta::DECIMAL(38, 6), money_delta::DECIMAL(38, 6), currency FROM found_rows",
+            [result.id, report.id],
+        )

@@ -20,7 +20,7 @@ from recon.core.errors import ReconError
 from recon.home.store import Store
 from recon.ingest.run import Progress
 from recon.reports.model import Report, ReportRequest
-from recon.reports.registry import fail_report, register_report
+from recon.reports.registry import BUILDING, fail_report, register_report
 from recon.reports.request import validate_request
 from recon.reports.rollup import compute_report_batches
 from recon.reports.scope import check_sub_partner
@@ -93,3 +93,5 @@ def build_registered(
     except Exception as exc:
         fail_report(store, report, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
         raise
+    finally:
+        BUILDING.discard(report.id)  # from now on, still IN_PROGRESS means orphaned

@@ -17,9 +17,9 @@ from recon.core.contracts import CATEGORIES, REPORT_TYPES
 from recon.core.errors import BadInputError, ConflictError, NotFoundError
 from recon.core.timezones import from_micros
 from recon.home.layout import HomeLayout
-from recon.home.lock import pid_alive
+from recon.home.lock import pid_alive, process_token
 from recon.home.records import delete_reconciliation_rows, remove_reconciliation_files
-from recon.home.store import Store, point_report_rows, report_rows_path
+from recon.home.store import Store, point_report_rows, report_rows_path, transaction
 from recon.reports.model import SORT_KEYS, STATUSES, Report, ReportRequest
 
 
@@ -72,10 +72,31 @@ def fail_interrupted(con: duckdb.DuckDBPyConnection, reports_dir: Path | None = 
             (reports_dir / f"{report_id}.parquet").unlink(missing_ok=True)
 
 
+BUILDING: set[str] = set()  # ids of the reports this process registered and is building
+
+
 def _orphans(con: duckdb.DuckDBPyConnection) -> dict[str, int | None]:
-    """IN_PROGRESS reports whose process has gone, with that process's id."""
-    rows = con.execute("SELECT id, pid FROM reports WHERE status = 'IN_PROGRESS'").fetchall()
-    return {i: pid for i, pid in rows if pid != os.getpid() and not pid_alive(pid)}
+    """IN_PROGRESS reports whose builder has gone, with that process's id.
+
+    Another process's report is orphaned when its PID has ended. One with this process's PID
+    is orphaned unless this very process (not an earlier one that had the same PID, as a
+    restarted server in a container has) is building it now.
+    """
+    try:
+        rows = con.execute(
+            "SELECT id, pid, builder FROM reports WHERE status = 'IN_PROGRESS'"
+        ).fetchall()
+    except duckdb.BinderException:  # a store from before `builder`
+        rows = con.execute(
+            "SELECT id, pid, NULL FROM reports WHERE status = 'IN_PROGRESS'"
+        ).fetchall()
+    mine = process_token()
+    return {
+        i: pid
+        for i, pid, builder in rows
+        if (pid != os.getpid() and not pid_alive(pid))
+        or (pid == os.getpid() and (builder != mine or i not in BUILDING))
+    }
 
 
 def _interrupted(pid: int | None) -> list[dict[str, str]]:
@@ -203,10 +224,11 @@ def register_report(
             created=created,
             status="IN_PROGRESS",
         )
+        BUILDING.add(report.id)  # until build_registered ends, whatever its outcome
         con.execute(
             "INSERT INTO reports (id, type, category, billing_start_date, billing_end_date, "
-            "sub_partner_org_id, timezone, as_of, created, status, errors, pid) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'IN_PROGRESS', '[]', ?)",
+            "sub_partner_org_id, timezone, as_of, created, status, errors, pid, builder) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'IN_PROGRESS', '[]', ?, ?)",
             [
                 report.id,
                 report.type,
@@ -218,6 +240,7 @@ def register_report(
                 report.as_of,
                 report.created,
                 os.getpid(),
+                process_token(),
             ],
         )
     return report
@@ -248,15 +271,10 @@ def delete_report(store: Store, report_id: str) -> Report:
                 f"report {report_id} is IN_PROGRESS and cannot be deleted",
                 hint="wait until it is COMPLETED or FAILED",
             )
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             reconciliations = delete_reconciliation_rows(con, "report_id = ?", [report_id])
             con.execute("DELETE FROM reports WHERE id = ?", [report_id])
             point_report_rows(con, store.layout)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     report_rows_path(store.layout, report_id).unlink(missing_ok=True)
     (store.layout.reports / f"{report_id}.csv").unlink(missing_ok=True)
     for rec_id, stored in reconciliations:

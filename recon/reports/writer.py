@@ -19,8 +19,14 @@ from recon.core.contracts import ContractError, report_contract
 from recon.core.csvsafe import neutralised
 from recon.core.quantity import micros, text_of
 from recon.home.columns import column_order
-from recon.home.files import fsync_file, temporary_path
-from recon.home.store import REPORT_ROW_COLUMNS, Store, point_report_rows, report_rows_path
+from recon.home.files import fsync_dir, fsync_file, temporary_path
+from recon.home.store import (
+    REPORT_ROW_COLUMNS,
+    Store,
+    point_report_rows,
+    report_rows_path,
+    transaction,
+)
 from recon.reports.model import Report
 from recon.reports.registry import fail_report, get_report
 
@@ -40,7 +46,7 @@ def complete_report(
     learned one, else the contract's).
     """
     contract = report_contract(report.type, report.category)
-    with store.connect() as con:
+    with store.connect(read_only=True) as con:  # reading it needs no write session
         order = column_order(con, report.type, report.category)
     batches = [rows] if isinstance(rows, pl.DataFrame) else rows
     path = store.layout.reports / f"{report.id}.csv"
@@ -69,20 +75,19 @@ def complete_report(
             handle.flush()
             os.fsync(handle.fileno())
         with store.connect() as con:
-            con.execute("BEGIN TRANSACTION")
             try:
-                tmp.replace(path)
-                rows_tmp.replace(rows_path)
-                con.execute(
-                    "UPDATE reports SET status = 'COMPLETED', csv_path = ?, row_count = ?, "
-                    "total_quantity = CAST(? AS DECIMAL(38, 6)), completed_at = now() "
-                    "WHERE id = ?",
-                    [f"reports/{report.id}.csv", count, text_of(total), report.id],
-                )
-                point_report_rows(con, store.layout)
-                con.execute("COMMIT")
+                with transaction(con):
+                    tmp.replace(path)
+                    rows_tmp.replace(rows_path)
+                    fsync_dir(path.parent)  # both names are on disk before the status flips
+                    con.execute(
+                        "UPDATE reports SET status = 'COMPLETED', csv_path = ?, row_count = ?, "
+                        "total_quantity = CAST(? AS DECIMAL(38, 6)), completed_at = now() "
+                        "WHERE id = ?",
+                        [f"reports/{report.id}.csv", count, text_of(total), report.id],
+                    )
+                    point_report_rows(con, store.layout)
             except BaseException:
-                con.execute("ROLLBACK")
                 path.unlink(missing_ok=True)
                 rows_path.unlink(missing_ok=True)
                 raise
