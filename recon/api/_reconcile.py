@@ -47,9 +47,10 @@ class ReconcileFace(ReportsFace):
         Raises `IncomparableError` (exit code 2) when the two cannot be compared; nothing is
         stored then.
         """
-        report = self.get_report(report_id)
+        self.get_report(report_id)  # an unknown id is NOT_FOUND before waiting for the lock
         price_list = Path(prices) if prices else self._default_prices()
         with self._writing():
+            report = self.get_report(report_id)  # as it is now: not deleted or rebuilt meanwhile
             return reconcile_report(
                 self.store,
                 report,

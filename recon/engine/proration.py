@@ -19,19 +19,10 @@ import polars as pl
 
 from recon.core.quantity import MICROS, rounded_micros
 from recon.core.timezones import DayTable
-from recon.engine.intervals import ATTRIBUTES, INTERVAL_SCHEMA
+from recon.engine.intervals import ATTRIBUTES, INTERVAL_SCHEMA, KEY
 
 # One USER report row: the grain every level of the roll-up is built from.
-ROW_GRAIN: Final = [
-    "partner_org_id",
-    "subscription_id",
-    "customer_org_id",
-    "subject_type",
-    "subject_id",
-    "package",
-    "location_id",
-    "license_id",
-]
+ROW_GRAIN: Final = ["partner_org_id", "subscription_id", *KEY]
 _OPEN: Final = 2**62  # "still assigned" while merging; far beyond any real instant
 
 USAGE_SCHEMA: Final[dict[str, pl.DataType]] = {

@@ -56,6 +56,12 @@ class Report:
     row_count: int | None = None
     total_quantity: str | None = None
 
+    def period_text(self, between: str = "..") -> str:
+        """The billing period as text (`2026-10-01..2026-10-31`), or "point in time"."""
+        if self.billing_start_date is None:
+            return "point in time"
+        return f"{self.billing_start_date}{between}{self.billing_end_date}"
+
     def as_json(self) -> dict[str, Any]:
         """The report as the Webex API names its fields, plus recon's own."""
         return {

@@ -47,11 +47,7 @@ def _table(frame: pl.DataFrame, limit: int = 50) -> str:
 def reconciliation_html(result: ReconciliationResult) -> str:
     """The whole page."""
     report = result.report
-    period = (
-        f"{report.billing_start_date} to {report.billing_end_date}"
-        if report.billing_start_date
-        else "point in time"
-    )
+    period = report.period_text(" to ")
     value = "MONEY_DELTA" if result.currency else "QUANTITY_DELTA"
     unit = f" ({result.currency})" if result.currency else ""
     parts = [

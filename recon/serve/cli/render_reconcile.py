@@ -30,11 +30,7 @@ _MONTH_COLUMNS = (
 def reconciliation(result: ReconciliationResult) -> None:
     """Counts by class, deltas by service, the customers that differ most, and the file."""
     report = result.report
-    period = (
-        f"{report.billing_start_date}..{report.billing_end_date}"
-        if report.billing_start_date
-        else "point in time"
-    )
+    period = report.period_text()
     out.print(
         styled(
             (f"{report.type} {period}", "bold"),
