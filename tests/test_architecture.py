@@ -164,3 +164,31 @@ def test_the_walker_allows_earlier_stages_and_the_face_for_adapters(tmp_path):
     )
     (package / "serve" / "ok.py").write_text("from recon import Recon\nfrom recon.serve import x\n")
     assert layering_violations(package) == []
+
+
+def test_the_public_face_lists_exactly_what_it_loads():
+    """`recon.__all__` is the face: every name in it loads, and nothing else is offered."""
+    import recon
+
+    offered = set(recon.__all__) - {"__version__"}
+    assert offered == set(recon._FACE)
+    for name in sorted(offered):
+        assert getattr(recon, name) is not None, name
+
+
+def test_adapters_use_only_names_the_face_offers():
+    import recon
+
+    offered = set(recon.__all__)
+    used = set()
+    for path in (PACKAGE / "serve").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "recon"
+            ):
+                used.add(node.attr)
+            elif isinstance(node, ast.ImportFrom) and node.module == "recon":
+                used.update(alias.name for alias in node.names)
+    assert used - offered == set()

@@ -48,13 +48,13 @@ log = logging.getLogger("recon.serve.http")
 class ReportsApi:
     """The API's behaviour over one home (testable without a socket)."""
 
-    def __init__(self, recon: Recon) -> None:
-        self.recon = recon
-        self.signer = Signer(recon.server_secret())
+    def __init__(self, rc: Recon) -> None:
+        self.recon = rc
+        self.signer = Signer(rc.server_secret())
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-builder")
         self._building = 0  # reports queued or being built
         self._building_lock = threading.Lock()
-        recon.recover_interrupted()  # a previous server's IN_PROGRESS ones
+        rc.recover_interrupted()  # a previous server's IN_PROGRESS ones
 
     def busy(self) -> bool:
         """Whether a report is queued or being built."""

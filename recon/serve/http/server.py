@@ -43,9 +43,9 @@ class _StopServingError(Exception):
     """SIGTERM: leave the serving loop now."""
 
 
-def make_server(recon: Recon, host: str, port: int) -> tuple[ThreadingHTTPServer, ReportsApi]:
+def make_server(rc: Recon, host: str, port: int) -> tuple[ThreadingHTTPServer, ReportsApi]:
     """A ready-to-run server (call `serve_forever`, or `run`) and its API."""
-    api = ReportsApi(recon)
+    api = ReportsApi(rc)
     server = _Server((host, port), make_handler(api))
     return server, api
 

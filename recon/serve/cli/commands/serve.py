@@ -9,7 +9,6 @@ import typer
 import recon
 from recon.serve.cli import render
 from recon.serve.cli.options import open_recon
-from recon.serve.http.server import BASE, make_server, run
 
 
 def serve_command(
@@ -23,6 +22,8 @@ def serve_command(
 
     The home stays usable while it runs: reading commands, SQL and other writers (in turn).
     """
+    from recon.serve.http.server import BASE, make_server, run  # noqa: PLC0415 - not for --help
+
     rc = open_recon(ctx)
     rc.ensure_home()
     try:
