@@ -297,18 +297,20 @@ def _seeded(tmp_path: Path) -> Recon:
     return rc
 
 
+def _killed_mid_publish(self: Staging, ledger: dict[str, object]) -> None:
+    """A publish killed after its journal and its first move, before its ledger rows."""
+    moves = self._moves()
+    (self.root / staging.JOURNAL).write_text(json.dumps({"moves": moves, "ledger": ledger}))
+    staged, target = (self.layout.root / name for name in moves[0])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staged.replace(target)
+    raise _Killed
+
+
 def test_a_publish_killed_after_some_moves_is_finished_by_the_next_ingest(tmp_path, monkeypatch):
     rc = _seeded(tmp_path)
 
-    def killed_mid_publish(self: Staging, ledger: dict[str, object]) -> None:
-        moves = self._moves()
-        (self.root / staging.JOURNAL).write_text(json.dumps({"moves": moves, "ledger": ledger}))
-        staged, target = (self.layout.root / name for name in moves[0])
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staged.replace(target)
-        raise _Killed
-
-    monkeypatch.setattr(Staging, "publish", killed_mid_publish)
+    monkeypatch.setattr(Staging, "publish", _killed_mid_publish)
     monkeypatch.setattr(Staging, "abandon", lambda self: None)
     with pytest.raises(_Killed):
         rc.ingest([_two_day_log(tmp_path / "logs", "first.csv", "a")])
@@ -331,15 +333,7 @@ def test_a_publish_killed_after_some_moves_is_finished_by_any_next_writer(tmp_pa
     """Not only the next ingest: the next write of any kind settles a killed publish first."""
     rc = _seeded(tmp_path)
 
-    def killed_mid_publish(self: Staging, ledger: dict[str, object]) -> None:
-        moves = self._moves()
-        (self.root / staging.JOURNAL).write_text(json.dumps({"moves": moves, "ledger": ledger}))
-        staged, target = (self.layout.root / name for name in moves[0])
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staged.replace(target)
-        raise _Killed
-
-    monkeypatch.setattr(Staging, "publish", killed_mid_publish)
+    monkeypatch.setattr(Staging, "publish", _killed_mid_publish)
     monkeypatch.setattr(Staging, "abandon", lambda self: None)
     with pytest.raises(_Killed):
         rc.ingest([_two_day_log(tmp_path / "logs", "first.csv", "a")])
