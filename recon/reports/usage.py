@@ -115,7 +115,8 @@ def _check_catalog(events: pl.LazyFrame, catalog: pl.DataFrame) -> None:
         )
 
 
-def _zone_tables(request: ReportRequest, zones: BillingZones) -> dict[str, DayTable]:
+def period_day_tables(request: ReportRequest, zones: BillingZones) -> dict[str, DayTable]:
+    """The DayTable of every billing zone in use, over a RECONCILIATION request's period."""
     assert request.start is not None and request.end is not None
     if request.timezone:
         zones = zones.forced(request.timezone)
@@ -133,7 +134,7 @@ def usage_key(request: ReportRequest, zones: BillingZones, now: datetime) -> tup
         return ("POINT_IN_TIME", to_micros(request.as_of or now))
     if request.timezone:
         zones = zones.forced(request.timezone)
-    cutoff = max(t.end for t in _zone_tables(request, zones).values())
+    cutoff = max(t.end for t in period_day_tables(request, zones).values())
     return (
         "RECONCILIATION",
         request.start,
@@ -166,7 +167,7 @@ def report_usage(
         )
     if request.timezone:
         zones = zones.forced(request.timezone)
-    tables = _zone_tables(request, zones)
+    tables = period_day_tables(request, zones)
     cutoff = max(t.end for t in tables.values())
     scoped_events = events.filter(pl.col("occurred_at").dt.epoch("us") < cutoff)
     _check_catalog(scoped_events, catalog)
@@ -184,14 +185,12 @@ def report_usage(
         chunks = customer_slices(scoped_events, layout, folder)
         parts, keys = [], []
         for number, chunk in enumerate(chunks):
-            zoned = _zoned_slice(chunk, catalog, zones, tables, now).collect(engine="in-memory")
-            keys.append(partner_name_keys(zoned.lazy()).collect(engine="in-memory"))
+            part = slice_usage(chunk, catalog, zones, tables, now)
+            keys.append(part.name_keys)
             path = folder / f"part-{number:04d}.parquet"
-            finished_usage(zoned.lazy(), ordered=False).collect(engine="in-memory").write_parquet(
-                path, compression="lz4", statistics=False
-            )
+            part.rows.write_parquet(path, compression="lz4", statistics=False)
             parts.append(path)
-            del zoned
+            del part
         shutil.rmtree(folder / "events", ignore_errors=True)
         names = partner_names(pl.concat(keys).lazy()).collect(engine="in-memory")
     except BaseException:
@@ -238,6 +237,37 @@ def _remove_stale_usage(layout: HomeLayout) -> None:
         pid = folder.name.split("-")[1]
         if pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class SliceUsage:
+    """The usage of one slice of customers: `rows`, and its partner-name keys.
+
+    `rows` is finished except for the partner name, whose rows span slices: fold the
+    `name_keys` of every slice with `partner_names` to get the name the whole lake gives.
+    """
+
+    rows: pl.DataFrame
+    name_keys: pl.DataFrame
+
+
+def slice_usage(
+    events: pl.LazyFrame,
+    catalog: pl.DataFrame,
+    zones: BillingZones,
+    tables: dict[str, DayTable],
+    now: datetime,
+) -> SliceUsage:
+    """The engine's kernel: some customers' events → their USER usage (rules §3-§5).
+
+    Every event of a customer must be in `events` (a customer never straddles two slices);
+    `tables` is `period_day_tables` of the request. Both the embedded slice loop and a
+    distributed runner call this, so no billing rule is written twice.
+    """
+    zoned = _zoned_slice(events, catalog, zones, tables, now).collect(engine="in-memory")
+    keys = partner_name_keys(zoned.lazy()).collect(engine="in-memory")
+    rows = finished_usage(zoned.lazy(), ordered=False).collect(engine="in-memory")
+    return SliceUsage(rows, keys)
 
 
 def _zoned_slice(
