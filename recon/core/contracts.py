@@ -47,6 +47,7 @@ class ColumnSpec:
     max_length: int | None = None
     is_date: bool = False
     reason: str | None = None
+    typed: str | None = None  # "millionths" or "date": the column's type before it is text
 
     @classmethod
     def from_yaml(cls, name: str, raw: dict[str, Any]) -> ColumnSpec:
@@ -62,6 +63,7 @@ class ColumnSpec:
             max_length=raw.get("max_length"),
             is_date=bool(raw.get("date", False)),
             reason=raw.get("reason"),
+            typed=raw.get("typed"),
         )
 
 
@@ -87,16 +89,21 @@ class Contract:
                 return spec
         raise KeyError(name)
 
-    def pandera(self) -> pa.DataFrameSchema:
-        """The Pandera schema that checks a frame against this contract."""
-        return _pandera_schema(self)
+    def pandera(self, *, typed: bool = False) -> pa.DataFrameSchema:
+        """The Pandera schema that checks a frame against this contract.
 
-    def validate(self, frame: pl.DataFrame) -> pl.DataFrame:
+        `typed` checks the columns as they are before they become text: a column declared
+        `typed: millionths` as a non-negative Int64 count of millionths, one declared
+        `typed: date` as a Date; every other check is the same.
+        """
+        return _pandera_schema(self, typed)
+
+    def validate(self, frame: pl.DataFrame, *, typed: bool = False) -> pl.DataFrame:
         """Check `frame` against the contract; raise `ContractError` if it fails."""
         import pandera.errors  # noqa: PLC0415 - pandera is slow to import; only validation needs it
 
         try:
-            validated: pl.DataFrame = self.pandera().validate(frame, lazy=True)
+            validated: pl.DataFrame = self.pandera(typed=typed).validate(frame, lazy=True)
         except pandera.errors.SchemaErrors as exc:
             raise ContractError(self.name, exc.failure_cases) from exc
         return validated
@@ -167,12 +174,24 @@ def _exactly_one_subject(data: Any) -> pl.LazyFrame:
     return result
 
 
+def _typed_column(spec: ColumnSpec) -> pa.Column:
+    import pandera.polars as pa  # noqa: PLC0415
+
+    if spec.typed == "millionths":
+        return pa.Column(pl.Int64, checks=[pa.Check.ge(0)], nullable=False)
+    if spec.typed == "date":
+        return pa.Column(pl.Date, nullable=False)
+    return pa.Column(DTYPES[spec.dtype], checks=_checks(spec), nullable=False)
+
+
 @cache
-def _pandera_schema(contract: Contract) -> pa.DataFrameSchema:
+def _pandera_schema(contract: Contract, typed: bool = False) -> pa.DataFrameSchema:
     import pandera.polars as pa  # noqa: PLC0415
 
     columns = {
-        spec.name: pa.Column(DTYPES[spec.dtype], checks=_checks(spec), nullable=False)
+        spec.name: _typed_column(spec)
+        if typed
+        else pa.Column(DTYPES[spec.dtype], checks=_checks(spec), nullable=False)
         for spec in contract.columns
     }
     checks = []

@@ -79,7 +79,9 @@ def text_of(value: int) -> str:
 
 def sql_text(expression: str) -> str:
     """DuckDB SQL turning a non-negative integer millionths `expression` into '1.250000'."""
-    return f"printf('%d.%06d', {expression} // {MICROS}, {expression} % {MICROS})"
+    whole = f"CAST(({expression}) // {MICROS} AS VARCHAR)"
+    fraction = f"lpad(CAST(({expression}) % {MICROS} AS VARCHAR), {DECIMALS}, '0')"
+    return f"{whole} || '.' || {fraction}"
 
 
 # ---------------------------------------------------------------- rounding

@@ -22,7 +22,7 @@ from recon.ingest.run import Progress
 from recon.reports.model import Report, ReportRequest
 from recon.reports.registry import BUILDING, fail_report, register_report
 from recon.reports.request import validate_request
-from recon.reports.rollup import compute_report_batches
+from recon.reports.rollup import rolled_up_report
 from recon.reports.scope import check_sub_partner
 from recon.reports.usage import UsageCache, report_usage
 from recon.reports.writer import complete_report
@@ -78,10 +78,10 @@ def build_registered(
             usage = report_usage(store.layout, catalog, request, zones, now)
         else:
             usage = usage_cache.usage(catalog, request, zones, now)
-        rows = compute_report_batches(store.layout, catalog, request, now, usage)
-        if progress:
-            progress("validating and writing the report", 2, 3)
-        done = complete_report(store, report, rows)
+        with rolled_up_report(store.layout, catalog, request, now, usage) as rows:
+            if progress:
+                progress("validating and writing the report", 2, 3)
+            done = complete_report(store, report, rows)
         if progress:
             progress("done", 3, 3)
         return done

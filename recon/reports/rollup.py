@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Final
@@ -17,6 +19,7 @@ import duckdb
 import polars as pl
 
 from recon.core.contracts import Category, ReportType, report_contract
+from recon.core.csvsafe import NUMERIC_COLUMNS, TRIGGERS
 from recon.core.quantity import sql_text
 from recon.core.timezones import iso_utc
 from recon.home.layout import HomeLayout
@@ -24,7 +27,7 @@ from recon.home.store import sql_literal
 from recon.reports.model import ReportRequest
 from recon.reports.usage import SpilledUsage, Usage
 
-_DATE = "strftime({d}, '%Y-%m-%d')"
+_DATE = "CAST({d} AS VARCHAR)"  # ISO 8601, YYYY-MM-DD
 
 # Each report column: the usage expression, and the aggregate that folds it over a group
 # (None for the group's own key columns). USER rows are the usage rows themselves (usage is
@@ -49,18 +52,39 @@ _COLUMNS: Final[dict[str, tuple[str, str | None]]] = {
 }
 
 
-def _column_sql(column: str, aggregated: bool) -> str:
+def _typed_column_sql(column: str, aggregated: bool) -> str:
+    """A report column as a typed value: text ids, DATE days, BIGINT millionths."""
     expression, aggregate = _COLUMNS[column]
     if aggregated and aggregate is not None:
         expression = f"{aggregate}({expression})"
-        if column == "QUANTITY":
-            expression += "::HUGEINT"
     if column == "QUANTITY":
-        return sql_text(expression)
-    if column.endswith("_DATE"):
-        return _DATE.format(d=expression)
+        expression = f"CAST({expression} AS BIGINT)"  # an overflow raises; it never wraps
     return expression
 
+
+def text_sql(column: str, *, neutralise: bool = True) -> str:
+    """SQL turning a typed report column into its CSV text.
+
+    Quantities become '1.250000', days 'YYYY-MM-DD'. With `neutralise`, a text cell a
+    spreadsheet would run as a formula gets a leading apostrophe (see `recon.core.csvsafe`).
+    Empty text stays '', which the CSV writer quotes (`""`), as report CSVs always were.
+    """
+    if column == "QUANTITY":
+        return sql_text(column)
+    if column in _DAY_COLUMNS:
+        return _DATE.format(d=column)
+    if column in NUMERIC_COLUMNS or not neutralise:
+        return column
+    quoted = sql_literal("'")
+    return f"CASE WHEN {starts_with_trigger(column)} THEN {quoted} || {column} ELSE {column} END"
+
+
+def starts_with_trigger(column: str) -> str:
+    """SQL: whether a text cell starts with a character a spreadsheet would act on."""
+    return f"left({column}, 1) IN ({', '.join(sql_literal(t) for t in TRIGGERS)})"
+
+
+_DAY_COLUMNS: Final = frozenset({"CONSUMPTION_START_DATE", "CONSUMPTION_END_DATE"})
 
 # Spill to disk past this much memory (a DuckDB size); sorts of millions of rows stay bounded.
 ROLLUP_MEMORY: Final = "2GB"
@@ -104,14 +128,20 @@ def _select_list(
     items = []
     for column in contract.names:
         if column == "REPORT_DATE":
-            items.append(f"'{report_date}' AS REPORT_DATE")
+            items.append(f"{sql_literal(report_date or '')} AS REPORT_DATE")
         else:
-            items.append(f"{_column_sql(column, aggregated)} AS {column}")
+            items.append(f"{_typed_column_sql(column, aggregated)} AS {column}")
     return ",\n       ".join(items)
 
 
-def rollup_sql(report_type: ReportType, category: Category, report_date: str | None = None) -> str:
-    """The SQL that rolls `usage` up to one report type, rows sorted by the type's key."""
+def typed_rollup_sql(
+    report_type: ReportType, category: Category, report_date: str | None = None
+) -> str:
+    """The SQL that rolls `usage` up to one report type: typed columns, sorted by its key.
+
+    Ids stay text, days are DATEs and QUANTITY is BIGINT millionths (`text_sql` makes CSV
+    text of them), so every level is an exact integer sum of the USER rows below it.
+    """
     contract = report_contract(report_type, category)
     join = "FROM usage u JOIN catalog c ON c.package = u.package\n"
     order = f"ORDER BY {', '.join(contract.key)}"
@@ -125,6 +155,20 @@ def rollup_sql(report_type: ReportType, category: Category, report_date: str | N
         f"SELECT {_select_list(report_type, category, report_date, aggregated=True)}\n"
         f"{join}GROUP BY {', '.join(group_by)}\n{order}"
     )
+
+
+def rollup_sql(report_type: ReportType, category: Category, report_date: str | None = None) -> str:
+    """`typed_rollup_sql` with every column as text, in contract order (not neutralised)."""
+    columns = []
+    for column in report_contract(report_type, category).names:
+        if column == "QUANTITY":
+            columns.append(f"{sql_text(column)} AS {column}")
+        elif column in _DAY_COLUMNS:
+            columns.append(f"{_DATE.format(d=column)} AS {column}")
+        else:
+            columns.append(column)
+    typed = typed_rollup_sql(report_type, category, report_date)
+    return f"SELECT {', '.join(columns)} FROM ({typed}) AS typed"
 
 
 def _define_usage(
@@ -153,14 +197,39 @@ def _define_usage(
     con.execute(f"CREATE TEMP VIEW usage AS SELECT * FROM ({source}){where}")
 
 
-def compute_report_batches(
+@dataclass(frozen=True)
+class RolledUp:
+    """A report's rows, typed, in table `report_typed` of a private DuckDB database.
+
+    The writer validates them and copies them to the CSV and the Parquet rows file from
+    there; `connection` may be shared with cursors (the table is not TEMP).
+    """
+
+    connection: duckdb.DuckDBPyConnection
+    report_type: ReportType
+    category: Category
+
+
+def _rollup_connection(spill_dir: Path | None) -> duckdb.DuckDBPyConnection:
+    """A private in-memory DuckDB within `ROLLUP_MEMORY`, spilling to `spill_dir`."""
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = '{ROLLUP_MEMORY}'")
+    if spill_dir is not None:
+        spill_dir.mkdir(parents=True, exist_ok=True)
+        con.execute("SET temp_directory = ?", [str(spill_dir)])
+    con.execute("SET threads = ?", [max(1, os.cpu_count() or 1)])
+    return con
+
+
+@contextmanager
+def rolled_up_report(
     layout: HomeLayout,
     catalog: pl.DataFrame,
     request: ReportRequest,
     now: datetime,
     usage: Usage,
-) -> Iterator[pl.DataFrame]:
-    """The rows of a validated request as text, in order, in bounded batches.
+) -> Iterator[RolledUp]:
+    """The rows of a validated request, rolled up and typed (see `RolledUp`).
 
     `usage` is `report_usage` of the same request (every report type rolls up from it).
     """
@@ -169,15 +238,31 @@ def compute_report_batches(
     report_date = None
     if category == "POINT_IN_TIME":
         report_date = iso_utc(request.as_of or now)
-    return report_row_batches(
-        usage,
-        catalog,
-        report_type,
-        category,
-        report_date,
-        spill_dir=layout.spill,
-        sub_partner_org_id=request.sub_partner_org_id,
-    )
+    con = _rollup_connection(layout.spill)
+    try:
+        held_only = category == "POINT_IN_TIME" and report_type == "USER"
+        _define_usage(con, usage, request.sub_partner_org_id, held_only=held_only)
+        con.register("catalog", catalog)
+        typed = typed_rollup_sql(report_type, category, report_date)
+        con.execute(f"CREATE TABLE report_typed AS {typed}")
+        yield RolledUp(con, report_type, category)
+    finally:
+        con.close()
+
+
+@contextmanager
+def rolled_up_frame(
+    frame: pl.DataFrame, report_type: ReportType, category: Category = "RECONCILIATION"
+) -> Iterator[RolledUp]:
+    """Typed report rows given as a frame (in contract order), as `rolled_up_report` holds them."""
+    con = _rollup_connection(None)
+    try:
+        con.register("frame", frame.to_arrow())
+        con.execute("CREATE TABLE report_typed AS SELECT * FROM frame")
+        con.unregister("frame")
+        yield RolledUp(con, report_type, category)
+    finally:
+        con.close()
 
 
 def report_row_batches(
@@ -196,17 +281,12 @@ def report_row_batches(
     `last_day`); for POINT_IN_TIME it holds one row per key ever held, `quantity_micros` being
     1 000 000 for a key held at the instant and 0 otherwise. USER point-in-time rows are the
     held ones only. DuckDB works within `ROLLUP_MEMORY` and spills to `spill_dir` beyond it,
-    and the rows come out as they are produced: a report of ten million rows is never held
-    in memory as text.
+    and the rows come out as they are produced. Report files are written by `writer`, not
+    from these; they serve vendor files, tests and small in-memory uses.
     """
     contract = report_contract(report_type, category)
-    con = duckdb.connect()
+    con = _rollup_connection(spill_dir)
     try:
-        con.execute(f"SET memory_limit = '{ROLLUP_MEMORY}'")
-        if spill_dir is not None:
-            spill_dir.mkdir(parents=True, exist_ok=True)
-            con.execute("SET temp_directory = ?", [str(spill_dir)])
-        con.execute("SET threads = ?", [max(1, os.cpu_count() or 1)])
         held_only = category == "POINT_IN_TIME" and report_type == "USER"
         _define_usage(con, usage, sub_partner_org_id, held_only=held_only)
         con.register("catalog", catalog)

@@ -1,23 +1,25 @@
-"""Publishing a report: validated CSV and typed Parquet rows, renamed into place atomically.
+"""Publishing a report: validated rows copied by DuckDB to the CSV and the Parquet rows file.
 
-A report is COMPLETED only after its CSV has been validated against its Pandera contract,
-written under a temporary name, flushed and renamed into place, and its rows committed to the
-store in the same transaction that flips its status. Anything else ends FAILED with errors.
+A report is COMPLETED only after its rows have passed their Pandera contract, both files have
+been written under temporary names, flushed and renamed into place, and the status flipped in
+the transaction that adds its rows to the `report_rows` view. Anything else ends FAILED.
+
+The rows stay typed until they are written (ids as text, days as DATEs, quantities as integer
+millionths): the contract checks them in that form while DuckDB writes the CSV text and the
+typed rows from the same table, and nothing of the report passes through Python as text.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Final
 
 import polars as pl
-import pyarrow.parquet as pq
 
-from recon.core.contracts import ContractError, report_contract
-from recon.core.csvsafe import neutralised
-from recon.core.quantity import micros, text_of
+from recon.core.contracts import Contract, ContractError, report_contract
+from recon.core.csvsafe import NUMERIC_COLUMNS
+from recon.core.quantity import sql_text, text_of
 from recon.home.columns import column_order
 from recon.home.files import fsync_dir, fsync_file, temporary_path
 from recon.home.store import (
@@ -25,55 +27,42 @@ from recon.home.store import (
     Store,
     point_report_rows,
     report_rows_path,
+    sql_literal,
     transaction,
 )
 from recon.reports.model import Report
 from recon.reports.registry import fail_report, get_report
+from recon.reports.rollup import BATCH_ROWS, RolledUp, starts_with_trigger, text_sql
+
+_CSV_OPTIONS: Final = (
+    "FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"', NEW_LINE '\\n', COMMENT ''"
+)
 
 
-def complete_report(
-    store: Store, report: Report, rows: pl.DataFrame | Iterable[pl.DataFrame]
-) -> Report:
-    """Validate, write the CSV and the rows file atomically, then flip to COMPLETED.
+def complete_report(store: Store, report: Report, rows: RolledUp) -> Report:
+    """Validate `rows`, write the CSV and the rows file atomically, then flip to COMPLETED.
 
-    `rows` may come in batches (in order): each is validated, appended to the temporary CSV
-    and to the temporary Parquet rows file that SQL reads, so a report of millions of rows
-    is never held whole. Both files are flushed and renamed into place, and the status flips
-    in the same transaction that adds the rows to the `report_rows` view. A batch that breaks
-    the contract removes both files and fails the report.
-
-    Rows are validated in the contract's order, then written in the home's column order (a
-    learned one, else the contract's).
+    The contract is checked on a second cursor, in a thread, while DuckDB writes both files
+    (the two overlap on two cores); a row that breaks it removes both files and fails the
+    report with the column, the check and the first bad rows named. Rows are written in the
+    home's column order (a learned one, else the contract's).
     """
     contract = report_contract(report.type, report.category)
     with store.connect(read_only=True) as con:  # reading it needs no write session
         order = column_order(con, report.type, report.category)
-    batches = [rows] if isinstance(rows, pl.DataFrame) else rows
     path = store.layout.reports / f"{report.id}.csv"
     rows_path = report_rows_path(store.layout, report.id)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp, rows_tmp = temporary_path(path), temporary_path(rows_path)
-    total = count = 0
     try:
-        with tmp.open("wb") as handle, _RowsFile(rows_tmp) as stored:
-            header = True
-            for batch in batches:
-                contract.validate(batch)
-                neutralised(batch.select(order)).write_csv(
-                    handle,
-                    include_header=header,
-                    quote_style="necessary",
-                    line_terminator="\n",
-                )
-                header = False
-                stored.append(report.id, batch)
-                total += int(batch.select(micros(pl.col("QUANTITY")).sum()).item())
-                count += batch.height
-            if header:  # no rows: the header alone
-                empty = pl.DataFrame(schema=dict.fromkeys(order, pl.String))
-                empty.write_csv(handle, quote_style="necessary", line_terminator="\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="contract") as pool:
+            checked = pool.submit(check_rows, rows, contract)
+            try:
+                write_csv(rows, order, tmp)
+                _write_rows_file(rows, report.id, rows_tmp)
+                count, total = _count_and_total(rows)
+            finally:
+                checked.result()  # a broken contract raises here, whatever else happened
         with store.connect() as con:
             try:
                 with transaction(con):
@@ -100,63 +89,67 @@ def complete_report(
         rows_tmp.unlink(missing_ok=True)
 
 
-_ROW_TYPES: Final[dict[str, pl.DataType]] = {
-    "report_id": pl.String(),
-    **{
-        c: pl.Date() if c.endswith("_date") and c != "report_date" else pl.String()
-        for c in REPORT_ROW_COLUMNS
-        if c != "report_id"
-    },
-    "quantity": pl.Decimal(38, 6),
-    "report_date": pl.Datetime("us", "UTC"),
-}
+def check_rows(rows: RolledUp, contract: Contract) -> None:
+    """Check typed report rows against `contract` (Pandera, Polars backend), batch by batch.
+
+    Reads through its own cursor, so it can run beside the writes. Raises `ContractError`.
+    """
+    cursor = rows.connection.cursor()
+    try:
+        columns = ", ".join(contract.names)
+        reader = cursor.sql(f"SELECT {columns} FROM report_typed").to_arrow_reader(BATCH_ROWS)
+        for batch in reader:
+            if batch.num_rows:
+                frame = pl.from_arrow(batch)
+                assert isinstance(frame, pl.DataFrame)
+                contract.validate(frame, typed=True)
+    finally:
+        cursor.close()
 
 
-def typed_rows(report_id: str, rows: pl.DataFrame) -> pl.DataFrame:
-    """Report rows as text → the typed, lower-case columns of the `report_rows` view."""
-    present = {c.lower(): c for c in rows.columns}
-    columns = []
-    for name, dtype in _ROW_TYPES.items():
+def write_csv(rows: RolledUp, order: list[str], target: Path) -> None:
+    """The report CSV: text made in SQL, written by DuckDB's CSV writer, flushed.
+
+    Only the text columns that hold a cell a spreadsheet would run are neutralised (a report
+    of millions of rows usually has none).
+    """
+    text = [c for c in order if c not in NUMERIC_COLUMNS]
+    flags = ", ".join(f"bool_or({starts_with_trigger(c)})" for c in text)
+    found = rows.connection.execute(f"SELECT {flags} FROM report_typed").fetchone()
+    touched = {c for c, flag in zip(text, found or (), strict=False) if flag}
+    columns = ", ".join(f"{text_sql(c, neutralise=c in touched)} AS {c}" for c in order)
+    rows.connection.execute(
+        f"COPY (SELECT {columns} FROM report_typed) TO {sql_literal(target)} ({_CSV_OPTIONS})"
+    )
+    fsync_file(target)
+
+
+def _write_rows_file(rows: RolledUp, report_id: str, target: Path) -> None:
+    """The typed rows SQL reads (`report_rows`), always with the view's full schema."""
+    present = set(report_contract(rows.report_type, rows.category).names)
+    columns = [f"{sql_literal(report_id)}::VARCHAR AS report_id"]
+    for name, sql_type in REPORT_ROW_COLUMNS.items():
+        column = name.upper()
         if name == "report_id":
-            columns.append(pl.lit(report_id, pl.String).alias(name))
             continue
-        if name not in present:
-            columns.append(pl.lit(None, dtype).alias(name))
-            continue
-        text = pl.col(present[name])
-        if dtype == pl.Date():
-            value = text.replace("", None).str.to_date("%Y-%m-%d")
-        elif name == "report_date":
-            value = text.replace("", None).str.to_datetime(
-                "%Y-%m-%dT%H:%M:%S%.fZ", time_zone="UTC", time_unit="us"
-            )
-        elif name == "quantity":
-            value = text.cast(dtype)
+        if column not in present:
+            columns.append(f"NULL::{sql_type} AS {name}")
+        elif column == "QUANTITY":  # exact: through the text of the millionths
+            columns.append(f"CAST({sql_text(column)} AS {sql_type}) AS {name}")
+        elif column == "REPORT_DATE":
+            columns.append(f"CAST(NULLIF({column}, '') AS {sql_type}) AS {name}")
         else:
-            value = text
-        columns.append(value.alias(name))
-    return rows.select(columns)
+            columns.append(f"{column} AS {name}")
+    rows.connection.execute(
+        f"COPY (SELECT {', '.join(columns)} FROM report_typed) TO {sql_literal(target)} "
+        "(FORMAT parquet, COMPRESSION snappy)"
+    )
+    fsync_file(target)
 
 
-class _RowsFile:
-    """A Parquet file written batch by batch (always with the full `report_rows` schema)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._writer: pq.ParquetWriter | None = None
-
-    def __enter__(self) -> _RowsFile:
-        return self
-
-    def append(self, report_id: str, rows: pl.DataFrame) -> None:
-        table = typed_rows(report_id, rows).to_arrow(compat_level=pl.CompatLevel.oldest())
-        if self._writer is None:
-            self._writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
-        self._writer.write_table(table)
-
-    def __exit__(self, *_: object) -> None:
-        if self._writer is None:  # no rows: an empty file with the schema
-            empty = pl.DataFrame(schema=_ROW_TYPES).to_arrow(compat_level=pl.CompatLevel.oldest())
-            self._writer = pq.ParquetWriter(self.path, empty.schema, compression="zstd")
-        self._writer.close()
-        fsync_file(self.path)
+def _count_and_total(rows: RolledUp) -> tuple[int, int]:
+    found = rows.connection.execute(
+        "SELECT count(*), coalesce(sum(QUANTITY), 0)::HUGEINT FROM report_typed"
+    ).fetchone()
+    assert found is not None
+    return int(found[0]), int(found[1])

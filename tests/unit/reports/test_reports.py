@@ -12,6 +12,7 @@ from recon.api import Recon
 from recon.core.errors import BadInputError, ConflictError, NotFoundError
 from recon.reports.model import ReportRequest
 from recon.reports.registry import register_report
+from recon.reports.rollup import rolled_up_frame
 from recon.reports.writer import complete_report
 from tests.conftest import SAMPLE
 
@@ -269,23 +270,20 @@ def test_rows_that_break_the_contract_fail_the_report_and_write_no_csv(rc):
     report = register_report(
         rc.store, request, rc.settings.zones, datetime(2026, 11, 21, tzinfo=UTC)
     )
-    bad = pl.DataFrame(
+    day = date(2026, 10, 1)
+    bad = pl.DataFrame(  # typed as the roll-up makes them; SERVICE_NAME breaks its pattern
         {
-            c: ["x"]
-            for c in [
-                "PARTNER_NAME",
-                "PARTNER_ORG_ID",
-                "SUBSCRIPTION_ID",
-                "SERVICE_NAME",
-                "SKU",
-                "DESCRIPTION",
-                "CONSUMPTION_START_DATE",
-                "CONSUMPTION_END_DATE",
-                "QUANTITY",
-            ]
+            **{c: ["x"] for c in ["PARTNER_NAME", "PARTNER_ORG_ID", "SUBSCRIPTION_ID"]},
+            "SERVICE_NAME": ["x"],
+            "SKU": ["x"],
+            "DESCRIPTION": ["x"],
+            "CONSUMPTION_START_DATE": [day],
+            "CONSUMPTION_END_DATE": [day],
+            "QUANTITY": [1_000_000],
         }
     )
-    done = complete_report(rc.store, report, bad)
+    with rolled_up_frame(bad, "PARTNER") as rows:
+        done = complete_report(rc.store, report, rows)
     assert done.status == "FAILED"
     assert done.errors[0]["code"] == "SCHEMA_VIOLATION"
     assert "SERVICE_NAME: str_matches" in done.errors[0]["description"]
