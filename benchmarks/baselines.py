@@ -1,11 +1,23 @@
 """The baselines `make bench` times beside the engine, each run as its own process.
 
+    python -m benchmarks.baselines output-floor HOME MONTH ZONE OUT_DIR [USER]
+    python -m benchmarks.baselines naive-lake HOME MONTH ZONE OUT.parquet
     python -m benchmarks.baselines floor     HOME MONTH ZONE
     python -m benchmarks.baselines intervals HOME MONTH ZONE INTERVALS_DIR
     python -m benchmarks.baselines polars    INTERVALS_DIR MONTH ZONE OUT.parquet
     python -m benchmarks.baselines duckdb    INTERVALS_DIR MONTH ZONE OUT.parquet
     python -m benchmarks.baselines closed-form INTERVALS_DIR MONTH ZONE OUT.parquet
 
+- **output-floor**: what any engine must at least do to publish the month: DuckDB scans the
+  lake, groups it once at the USER grain, and writes the four report CSVs and their Parquet
+  rows with `COPY` from that result (with `USER`, the USER CSV and rows only). No rules, no
+  proration, no checks: a floor, not a peer.
+- **naive-lake**: the script a partner would write, started from the same lake and keeping
+  its own pairing: read the events, pair each ASSIGN with the next event of its key when that
+  is an UNASSIGN (else open until now), one row per local day (`date_ranges` + `explode`),
+  each day's share summed per USER row. No rules (duplicates, implicit package changes and
+  orphans are not handled), no attributes, no output but one Parquet file: its totals differ
+  from the engine's exactly where the rules apply, and the bench says by how much.
 - **floor**: a bare scan of the event lake plus the group-by the USER report needs (its row
   grain), no rules applied. No correct engine can beat it: it reads the same bytes and groups
   them once.
@@ -37,7 +49,7 @@ import polars as pl
 from recon.core.timezones import day_table
 from recon.engine.intervals import KEY_SOURCE, assignment_intervals
 from recon.engine.proration import ROW_GRAIN, user_usage
-from recon.home.layout import HomeLayout
+from recon.home.layout import HomeLayout, event_files
 from recon.ingest.catalog import load_catalog
 from recon.ingest.lake import scan_events
 from recon.reports.request import month_period
@@ -61,6 +73,92 @@ def floor(home: str, month: str, zone: str) -> int:
         .collect()
     )
     return grouped.height
+
+
+def _lake_sql(home: str) -> str:
+    files = ", ".join(f"'{f}'" for f in event_files(HomeLayout(Path(home))))
+    return f"read_parquet([{files}])"
+
+
+def output_floor(home: str, month: str, zone: str, out: str, only: str = "") -> int:
+    """Scan, one group-by at the USER grain, then COPY the report CSVs and rows (DuckDB)."""
+    first, last = month_period(month)
+    cutoff = day_table(zone, first, last).end
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    grain = ", ".join(LAKE_GRAIN)
+    levels = {
+        "USER": LAKE_GRAIN,
+        "PARTNER": ["partner_org_id", "subscription_id", "package"],
+        "CUSTOMER": [
+            "partner_org_id",
+            "subscription_id",
+            "customer_org_id",
+            "package",
+            "location_id",
+            "license_id",
+        ],
+        "LOCATION": [
+            "partner_org_id",
+            "subscription_id",
+            "customer_org_id",
+            "location_id",
+            "package",
+        ],
+    }
+    if only:
+        levels = {only: levels[only]}
+    con = duckdb.connect()
+    try:
+        con.execute(
+            f"CREATE TABLE usage AS SELECT {grain}, count(*) AS events, "
+            "min(occurred_at)::DATE AS first_day, max(occurred_at)::DATE AS last_day "
+            f"FROM {_lake_sql(home)} WHERE epoch_us(occurred_at) < {cutoff} GROUP BY ALL"
+        )
+        for level, columns in levels.items():
+            keys = ", ".join(columns)
+            rows = (
+                f"SELECT {keys}, min(first_day) AS first_day, max(last_day) AS last_day, "
+                f"sum(events)::BIGINT AS quantity FROM usage GROUP BY ALL ORDER BY {keys}"
+            )
+            con.execute(f"CREATE OR REPLACE TABLE level AS {rows}")
+            con.execute(f"COPY level TO '{folder / level}.csv' (HEADER)")
+            con.execute(f"COPY level TO '{folder / level}.parquet' (FORMAT parquet)")
+        found = con.execute("SELECT count(*) FROM usage").fetchone()
+    finally:
+        con.close()
+    return int(found[0]) if found else 0
+
+
+def naive_lake(home: str, month: str, zone: str, out: str) -> int:
+    """The partner's naive script from the lake: its own pairing, a row per day, summed."""
+    period_start, period_end = _bounds(month, zone)
+    unit = _unit(month, zone)
+    until = min(period_end, NOW)
+    key = list(LAKE_GRAIN)
+    nxt = lambda c: pl.col(c).shift(-1).over(key)  # noqa: E731
+    paired = (
+        pl.scan_parquet(event_files(HomeLayout(Path(home))))
+        .filter(pl.col("occurred_at") < pl.lit(until))
+        .sort([*key, "occurred_at"])
+        .with_columns(next_action=nxt("action"), next_time=nxt("occurred_at"))
+        .filter(pl.col("action") == "ASSIGN")
+        .select(
+            *key,
+            start=pl.col("occurred_at"),
+            end=pl.when(pl.col("next_action") == "UNASSIGN").then(pl.col("next_time")),
+        )
+    )
+    frame = paired.collect()
+    intervals = frame.with_columns(
+        subject_type=pl.when(pl.col("user_id") != "")
+        .then(pl.lit("USER"))
+        .otherwise(pl.lit("WORKSPACE")),
+        subject_id=pl.when(pl.col("user_id") != "").then("user_id").otherwise("workspace_id"),
+    ).drop("user_id", "workspace_id")
+    usage = _per_day(intervals.lazy(), period_start, until, unit, zone).collect()
+    usage.write_parquet(out)
+    return usage.height
 
 
 def intervals(home: str, month: str, zone: str, out: str) -> int:
@@ -117,11 +215,10 @@ def _half_even(units: pl.Expr, unit: int) -> pl.Expr:
     return (quotient + up.cast(pl.Int128)).cast(pl.Int64)
 
 
-def naive_polars(intervals_path: str, month: str, zone: str, out: str) -> int:
-    """One row per interval per local day with Polars: date_ranges, explode, sum, round."""
-    period_start, period_end = _bounds(month, zone)
-    unit = _unit(month, zone)
-    until = min(period_end, NOW)
+def _per_day(
+    intervals: pl.LazyFrame, period_start: datetime, until: datetime, unit: int, zone: str
+) -> pl.LazyFrame:
+    """One row per interval per local day, each day's share summed per USER row and rounded."""
     s = pl.max_horizontal(pl.col("start"), pl.lit(period_start))
     e = pl.min_horizontal(pl.col("end").fill_null(pl.lit(until)), pl.lit(until))
     local_midnight = (
@@ -134,9 +231,8 @@ def naive_polars(intervals_path: str, month: str, zone: str, out: str) -> int:
         .dt.replace_time_zone(zone)
         .dt.convert_time_zone("UTC")
     )
-    usage = (
-        pl.scan_parquet(f"{intervals_path}/*.parquet")
-        .with_columns(s=s, e=e)
+    return (
+        intervals.with_columns(s=s, e=e)
         .filter(pl.col("e") > pl.col("s"))
         .with_columns(
             day=pl.date_ranges(
@@ -155,8 +251,17 @@ def naive_polars(intervals_path: str, month: str, zone: str, out: str) -> int:
         .group_by(ROW_GRAIN)
         .agg(micros=_half_even(pl.col("units").sum(), unit))
         .filter(pl.col("micros") > 0)
-        .collect()
     )
+
+
+def naive_polars(intervals_path: str, month: str, zone: str, out: str) -> int:
+    """One row per interval per local day with Polars: date_ranges, explode, sum, round."""
+    period_start, period_end = _bounds(month, zone)
+    unit = _unit(month, zone)
+    until = min(period_end, NOW)
+    usage = _per_day(
+        pl.scan_parquet(f"{intervals_path}/*.parquet"), period_start, until, unit, zone
+    ).collect()
     usage.write_parquet(out)
     return usage.height
 
@@ -244,6 +349,8 @@ def main(argv: list[str]) -> int:
     command, *args = argv
     runners = {
         "floor": floor,
+        "output-floor": output_floor,
+        "naive-lake": naive_lake,
         "intervals": intervals,
         "closed-form": closed_form,
         "polars": naive_polars,

@@ -1,9 +1,12 @@
-"""`make bench`: the monthly pipeline at several scales against a floor and a naive peer.
+"""`make bench`: the monthly pipeline at several scales against its floors and a naive peer.
 
 For each scale (subjects) it generates one month of logs once (cached under `--data`), then
-times whole processes, each on its own: `recon ingest`, `recon run --month` (intervals →
-proration → all four reports) in each zone, the floor, and the two naive peers. Ratios between
-processes of the same run are what to read: they survive a noisy or slower machine.
+times whole processes, each on its own: `recon ingest`; in each zone `recon run --month` (all
+four reports) against the **output floor** (DuckDB scans the lake, groups once at the USER
+grain and COPYs four CSVs and their Parquet rows), `recon report create --type USER` against
+the **USER floor** (the same for the USER files alone) and against the **naive script** (a
+partner's Polars script from the same lake, its own pairing, a row per day, no rules). Ratios
+between processes of the same run are what to read: they survive a noisy or slower machine.
 
     python -m benchmarks.run                      # 100k, 1M and 10M subjects, UTC and London
     python -m benchmarks.run --scales 100000      # one quick scale
@@ -33,6 +36,7 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parents[1]
 MONTH = "2026-10"
 START, END = "2026-10-01", "2026-10-31"
+MONTH_DAYS = (START, END)
 NOW = "2026-11-21T12:00:00Z"
 # Europe/London leaves summer time on 2026-10-25: a 25-hour day inside the month.
 DEFAULT_ZONES = ("UTC", "Europe/London")
@@ -57,6 +61,7 @@ class Timing:
     peak_rss_mib: float
     ok: bool = True
     note: str = ""
+    cpu_s: float = 0.0
 
     @property
     def events_per_s(self) -> float:
@@ -80,10 +85,16 @@ def _limit_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (PEER_MEMORY_LIMIT, PEER_MEMORY_LIMIT))
 
 
+_LAST_CPU: list[float] = [0.0]
+
+
 def run_process(
     argv: list[str], env: dict[str, str] | None = None, limit: bool = False
 ) -> tuple[float, float, int, str]:
-    """Run a process to completion: wall seconds, its own peak RSS (MiB), exit code, stdout."""
+    """Run a process to completion: wall seconds, its own peak RSS (MiB), exit code, stdout.
+
+    Its CPU seconds (user + system) are left in `_LAST_CPU[0]`.
+    """
     started = time.perf_counter()
     with (
         open(os.devnull, "w") as devnull,  # noqa: PTH123
@@ -102,6 +113,7 @@ def run_process(
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - started
+    _LAST_CPU[0] = usage.ru_utime + usage.ru_stime
     code = process.returncode
     if code not in (0, 1):
         tail = (errors or out).strip().splitlines()[-2:]
@@ -220,13 +232,15 @@ def bench_scale(
     home = data / f"home-{subjects}"
     shutil.rmtree(home, ignore_errors=True)
     env = {"RECON_NOW": NOW, "TZ": "UTC"}
+    first, last = MONTH_DAYS
 
     def record(zone: str, stage: str, events: int, wall: float, peak: float, ok: bool) -> Timing:
         timing = Timing(subjects, zone, stage, events, round(wall, 3), round(peak, 1), ok)
+        timing.cpu_s = round(_LAST_CPU[0], 3)
         results.timings.append(timing)
         console.print(
-            f"  {subjects:>11,} {zone:<14} {stage:<22} {wall:8.2f} s  {peak:8,.0f} MiB"
-            + ("" if ok else "  [red]FAILED[/]")
+            f"  {subjects:>11,} {zone:<14} {stage:<26} {wall:8.2f} s  {timing.cpu_s:7.2f} cpu s"
+            f"  {peak:8,.0f} MiB" + ("" if ok else "  [red]FAILED[/]")
         )
         return timing
 
@@ -235,53 +249,68 @@ def bench_scale(
     record("-", "ingest", ingest["rowsRead"], wall, peak, code == 0)
     events = int(ingest["accepted"])
     for zone in zones:
+        tag = f"{subjects}-{zone.replace('/', '_')}"
         wall, peak, code, out = run_process(
             recon(home, "run", "--month", MONTH, "--tz", zone, "--regenerate", "--json"), env
         )
         # No vendor files here: 4 (reports built, nothing compared) is the expected outcome.
-        engine = record(zone, "engine: 4 reports", events, wall, peak, code in (0, 1, 4))
-        engine_csv = _engine_user_csv(out) if engine.ok else ""
-        wall, peak, code, _ = run_process(baseline("floor", str(home), MONTH, zone), env)
-        floor = record(zone, "floor: scan+group-by", events, wall, peak, code == 0)
+        engine = record(zone, "recon run: 4 reports", events, wall, peak, code in (0, 1, 4))
+        floor_dir = str(data / f"floor-{tag}")
+        wall, peak, code, _ = run_process(
+            baseline("output-floor", str(home), MONTH, zone, floor_dir), env
+        )
+        floor = record(zone, "output floor: 4 reports", events, wall, peak, code == 0)
+        # The USER report alone: its run's USER report is deleted first (not timed).
+        for report in json.loads(out)["reports"] if engine.ok else []:
+            if report["type"] == "USER":
+                run_process(recon(home, "report", "delete", report["reportId"]), env)
+        wall, peak, code, out = run_process(
+            recon(
+                home,
+                "report",
+                "create",
+                "--type",
+                "USER",
+                "--start",
+                first,
+                "--end",
+                last,
+                "--tz",
+                zone,
+                "--json",
+            ),
+            env,
+        )
+        user = record(zone, "report create USER", events, wall, peak, code == 0)
+        user_csv = json.loads(out)["csvPath"] if user.ok else ""
+        wall, peak, code, _ = run_process(
+            baseline("output-floor", str(home), MONTH, zone, floor_dir + "-user", "USER"), env
+        )
+        user_floor = record(zone, "USER floor", events, wall, peak, code == 0)
         ratios: dict[str, object] = {
             "scale": subjects,
             "zone": zone,
             "events": events,
-            "engine_over_floor": round(engine.wall_s / floor.wall_s, 2),
+            "run_over_output_floor": round(engine.wall_s / floor.wall_s, 2),
+            "user_over_user_floor": round(user.wall_s / user_floor.wall_s, 2),
+            "user_cpu_over_wall": round(user.cpu_s / user.wall_s, 2) if user.wall_s else None,
         }
         results.ratios.append(ratios)
         if peers_up_to is not None and subjects > peers_up_to:
             continue
-        tag = f"{subjects}-{zone.replace('/', '_')}"
-        intervals = str(data / f"intervals-{tag}")
+        result = str(data / f"naive-{tag}.parquet")
         wall, peak, code, _ = run_process(
-            baseline("intervals", str(home), MONTH, zone, intervals), env
+            baseline("naive-lake", str(home), MONTH, zone, result), env, limit=True
         )
-        record(zone, "(peer input: intervals)", events, wall, peak, code == 0)
-        closed = str(data / f"closed-form-{tag}.parquet")
-        wall, peak, code, _ = run_process(
-            baseline("closed-form", intervals, MONTH, zone, closed), env
-        )
-        proration = record(zone, "closed form, same input", events, wall, peak, code == 0)
-        for peer in ("polars", "duckdb"):
-            result = str(data / f"peer-{peer}-{tag}.parquet")
-            wall, peak, code, _ = run_process(
-                baseline(peer, intervals, MONTH, zone, result), env, limit=True
-            )
-            timing = record(zone, f"naive {peer}", events, wall, peak, code == 0)
-            if code == 0 and engine.ok:
-                check = compare_totals(engine_csv, result)
-                check.update(scale=subjects, zone=zone, peer=peer)
-                results.checks.append(check)
-                ratios[f"naive_{peer}_over_engine"] = round(timing.wall_s / engine.wall_s, 2)
-                ratios[f"naive_{peer}_over_closed_form"] = round(
-                    timing.wall_s / proration.wall_s, 2
-                )
-                if check["mismatched_rows"]:
-                    console.print(f"[red]  {peer} totals differ from the engine's: {check}")
-            else:
-                timing.note = "did not complete (out of memory or error)"
-                ratios[f"naive_{peer}_over_engine"] = None
+        naive = record(zone, "naive script (no rules)", events, wall, peak, code == 0)
+        if code == 0 and user.ok:
+            check = compare_totals(user_csv, result)
+            check.update(scale=subjects, zone=zone, peer="naive script")
+            results.checks.append(check)
+            ratios["naive_over_user"] = round(naive.wall_s / user.wall_s, 2)
+        else:
+            naive.note = "did not complete (out of memory or error)"
+            ratios["naive_over_user"] = None
 
 
 def growth(results: Results) -> list[dict[str, object]]:
@@ -354,20 +383,20 @@ def show(results: Results) -> None:
     for column in (
         "subjects",
         "zone",
-        "engine / floor",
-        "naive polars / engine",
-        "naive duckdb / engine",
+        "run / output floor (target <= 2)",
+        "USER / USER floor (target <= 1.5)",
+        "naive / USER (target > 1)",
+        "USER cpu / wall (target >= 1.7)",
     ):
         ratios.add_column(column, justify="right")
     for r in results.ratios:
         ratios.add_row(
             f"{r['scale']:,}",
             str(r["zone"]),
-            f"{r['engine_over_floor']}x",
-            f"{r.get('naive_polars_over_engine') or 'n/a'}x",
-            f"{r.get('naive_duckdb_over_engine') or 'n/a'}x",
-            f"{r.get('naive_polars_over_closed_form') or 'n/a'}x",
-            f"{r.get('naive_duckdb_over_closed_form') or 'n/a'}x",
+            f"{r['run_over_output_floor']}x",
+            f"{r['user_over_user_floor']}x",
+            f"{r.get('naive_over_user') or 'n/a'}x",
+            str(r.get("user_cpu_over_wall")),
         )
     out.print(ratios)
     grow = Table(title="growth (time multiple for the events multiple)", title_justify="left")
@@ -382,7 +411,7 @@ def show(results: Results) -> None:
             str(g["time_x"]),
         )
     out.print(grow)
-    checks = Table(title="USER totals: engine vs naive peers", title_justify="left")
+    checks = Table(title="USER rows: engine vs the naive script", title_justify="left")
     for column in ("subjects", "zone", "peer", "rows", "mismatched rows", "total (millionths)"):
         checks.add_column(column)
     for c in results.checks:

@@ -8,21 +8,21 @@ import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from recon.core import config
 from recon.core.errors import LockedError
 from recon.home import snapshot
 from recon.home.layout import HomeLayout, event_files
 from recon.home.lock import home_lock
-from recon.home.sql import read_only_query
 from recon.home.store import Store
-from recon.ingest.run import derived_stale
 from recon.ingest.staging import recover_staged
-from recon.reports.derived import refresh_derived
 from recon.reports.registry import fail_interrupted
-from recon.reports.usage import UsageCache, load_catalog_for
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from recon.reports.usage import UsageCache
 
 
 class HomeFace:
@@ -43,7 +43,16 @@ class HomeFace:
         self.store = Store(self.layout)
         self._thread_lock = threading.RLock()
         self._locked = False  # this process holds the home's writer lock
-        self._usage_cache = UsageCache(self.layout)
+        self._usage_cache_: UsageCache | None = None
+
+    @property
+    def _usage_cache(self) -> UsageCache:
+        """USER usage kept between reports of one period (made on first use: it loads Polars)."""
+        if self._usage_cache_ is None:
+            from recon.reports.usage import UsageCache  # noqa: PLC0415
+
+            self._usage_cache_ = UsageCache(self.layout)
+        return self._usage_cache_
 
     @contextmanager
     def _writing(self, wait_seconds: float | None = None) -> Iterator[None]:
@@ -79,6 +88,8 @@ class HomeFace:
 
     def catalog(self) -> pl.DataFrame:
         """The catalog in use (the home's, unless another was given)."""
+        from recon.reports.usage import load_catalog_for  # noqa: PLC0415
+
         return load_catalog_for(self.layout, self.catalog_path)
 
     def ensure_home(self) -> None:
@@ -101,6 +112,9 @@ class HomeFace:
         reader never waits for a writer, and never writes to a read-only home). Otherwise it
         only reads: it takes no lock and publishes nothing.
         """
+        from recon.home.sql import read_only_query  # noqa: PLC0415
+        from recon.reports.derived import refresh_derived  # noqa: PLC0415
+
         self.layout.require()
         stale = self._derived_stale()
         if (stale or not self.store.prepared_here()) and _writable(self.layout.root):
@@ -111,6 +125,8 @@ class HomeFace:
         return read_only_query(self.layout, query)
 
     def _derived_stale(self) -> bool:
+        from recon.ingest.run import derived_stale  # noqa: PLC0415
+
         return derived_stale(self.layout) and bool(event_files(self.layout))
 
 

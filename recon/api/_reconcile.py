@@ -5,30 +5,25 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from recon.api._reports import ReportsFace
 from recon.core import config
 from recon.core.contracts import ReportType
 from recon.core.errors import BadInputError, NotFoundError
-from recon.core.timezones import day_table, to_micros
-from recon.engine.intervals import assignment_intervals
-from recon.engine.proration import daily_quantities
-from recon.ingest.lake import scan_events, scan_quarantine
-from recon.ingest.run import Progress
-from recon.reconcile.columns import ColumnOrders
-from recon.reconcile.explain import Explanation, Subject, explained
-from recon.reconcile.monthly import MonthRun, build_and_compare, check_log_paths, report_to_reuse
-from recon.reconcile.records import (
-    ReconciliationRecord,
-    delete_reconciliation,
-    list_reconciliations,
-)
-from recon.reconcile.run import ReconciliationResult, reconcile_report
 from recon.reports.model import Report, ReportRequest
-from recon.reports.request import month_period
-from recon.reports.usage import customer_zones
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from recon.ingest.run import Progress
+    from recon.reconcile.columns import ColumnOrders
+    from recon.reconcile.explain import Explanation, Subject
+    from recon.reconcile.monthly import MonthRun
+    from recon.reconcile.records import ReconciliationRecord
+    from recon.reconcile.run import ReconciliationResult
+
+# The stages each method needs are imported by it: opening the face loads none of them.
 
 
 class ReconcileFace(ReportsFace):
@@ -47,6 +42,8 @@ class ReconcileFace(ReportsFace):
         Raises `IncomparableError` (exit code 2) when the two cannot be compared; nothing is
         stored then.
         """
+        from recon.reconcile.run import reconcile_report  # noqa: PLC0415
+
         self.get_report(report_id)  # an unknown id is NOT_FOUND before waiting for the lock
         price_list = Path(prices) if prices else self._default_prices()
         with self._writing():
@@ -78,6 +75,14 @@ class ReconcileFace(ReportsFace):
         second run on the same inputs produces the same outputs and no duplicates. Missing
         `logs` raise before any report is built; nothing to compare is NOTHING_COMPARED (exit 4).
         """
+        from recon.reconcile.monthly import (  # noqa: PLC0415
+            MonthRun,
+            build_and_compare,
+            check_log_paths,
+            report_to_reuse,
+        )
+        from recon.reports.request import month_period  # noqa: PLC0415
+
         start, end = month_period(month)
         run = MonthRun(month=month)
         paths = [Path(p) for p in logs]
@@ -119,6 +124,13 @@ class ReconcileFace(ReportsFace):
         zone: str | None = None,
     ) -> Explanation:
         """The audit trail behind one subject's (or customer's) quantities in a period."""
+        import polars as pl  # noqa: PLC0415
+
+        from recon.core.timezones import day_table, to_micros  # noqa: PLC0415
+        from recon.ingest.lake import scan_events, scan_quarantine  # noqa: PLC0415
+        from recon.reconcile.explain import explained  # noqa: PLC0415
+        from recon.reports.usage import customer_zones  # noqa: PLC0415
+
         if end < start:
             raise BadInputError(f"--end {end} is before --start {start}", hint="swap them")
         self.layout.require()
@@ -151,6 +163,13 @@ class ReconcileFace(ReportsFace):
 
         For charts: quantities are floats here; report quantities stay exact.
         """
+        import polars as pl  # noqa: PLC0415
+
+        from recon.core.timezones import day_table, to_micros  # noqa: PLC0415
+        from recon.engine.intervals import assignment_intervals  # noqa: PLC0415
+        from recon.engine.proration import daily_quantities  # noqa: PLC0415
+        from recon.ingest.lake import scan_events  # noqa: PLC0415
+
         name = config.check_zone(zone) if zone else self.settings.zones.default
         table = day_table(name, start, end)
         intervals = assignment_intervals(scan_events(self.layout), self.catalog())
@@ -166,6 +185,8 @@ class ReconcileFace(ReportsFace):
         self, report_id: str | None = None, report_type: str | None = None, latest: bool = False
     ) -> list[ReconciliationRecord]:
         """Stored reconciliations, oldest first: of one report or type, or only the latest."""
+        from recon.reconcile.records import list_reconciliations  # noqa: PLC0415
+
         with self._reading(), self.store.connect() as con:
             return list_reconciliations(
                 con, self.layout, report_id=report_id, report_type=report_type, latest_only=latest
@@ -173,10 +194,14 @@ class ReconcileFace(ReportsFace):
 
     def delete_reconciliation(self, reconciliation_id: str) -> ReconciliationRecord:
         """Delete a reconciliation: its record, its discrepancy rows, its files in the home."""
+        from recon.reconcile.records import delete_reconciliation  # noqa: PLC0415
+
         with self._writing():
             return delete_reconciliation(self.store, reconciliation_id)
 
     @property
     def columns(self) -> ColumnOrders:
         """The column order of report CSVs: `learn(paths)` from vendor files, `show`, `reset`."""
+        from recon.reconcile.columns import ColumnOrders  # noqa: PLC0415
+
         return ColumnOrders(self.store, self._writing, self._reading)

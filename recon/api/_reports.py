@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-
-import pendulum
-import polars as pl
+from typing import TYPE_CHECKING
 
 from recon.api._home import HomeFace
 from recon.core import config
 from recon.core.config import check_column_mapping
-from recon.core.csvsafe import restored
 from recon.core.errors import BadInputError
-from recon.ingest.run import IngestResult, Progress, ingest_paths
-from recon.reports.build import build_registered, local_today, register_request
 from recon.reports.model import Report, ReportRequest
 from recon.reports.registry import (
     delete_report,
@@ -22,6 +17,15 @@ from recon.reports.registry import (
     list_reports,
     seen_by_readers,
 )
+
+if TYPE_CHECKING:
+    import pendulum
+    import polars as pl
+
+    from recon.ingest.run import IngestResult, Progress
+
+# Reading a report's status loads neither Polars nor the engine: the stages that compute are
+# imported by the methods that use them.
 
 
 class ReportsFace(HomeFace):
@@ -41,6 +45,8 @@ class ReportsFace(HomeFace):
         `timezone` reads naive timestamps as local time there, for every file of this call, on
         top of the home's `[ingest]` settings in recon.toml.
         """
+        from recon.ingest.run import ingest_paths  # noqa: PLC0415
+
         chosen = [Path(p) for p in paths]
         if not chosen:
             raise BadInputError("no paths to ingest", hint="name log files or folders")
@@ -60,6 +66,8 @@ class ReportsFace(HomeFace):
 
     def today(self, zone: str | None = None) -> pendulum.Date:
         """Today's date in the billing time zone."""
+        from recon.reports.build import local_today  # noqa: PLC0415
+
         return local_today(config.check_zone(zone) if zone else self.settings.zones.default)
 
     def create_report(self, request: ReportRequest, progress: Progress | None = None) -> Report:
@@ -75,6 +83,8 @@ class ReportsFace(HomeFace):
 
         Returns the report and the normalised request to pass to `build_report`.
         """
+        from recon.reports.build import register_request  # noqa: PLC0415
+
         return register_request(
             self.store, request, self.settings.zones, self.catalog, self._writing()
         )
@@ -86,6 +96,8 @@ class ReportsFace(HomeFace):
 
         USER usage is cached between calls: the report types of one period share it.
         """
+        from recon.reports.build import build_registered  # noqa: PLC0415
+
         with self._writing():
             return build_registered(
                 self.store,
@@ -121,6 +133,10 @@ class ReportsFace(HomeFace):
 
     def report_csv(self, report_id: str) -> pl.DataFrame:
         """A completed report's CSV, as text columns."""
+        import polars as pl  # noqa: PLC0415
+
+        from recon.core.csvsafe import restored  # noqa: PLC0415
+
         report = self.get_report(report_id)
         if report.status != "COMPLETED" or not report.csv_path:
             raise BadInputError(f"report {report_id} is {report.status}, it has no CSV")

@@ -13,7 +13,6 @@ from recon.home.tokens import (
     server_secret,
 )
 from recon.home.tokens import expiry as token_expiry
-from recon.reports.scope import check_sub_partner
 
 
 class TokensFace(HomeFace):
@@ -31,6 +30,8 @@ class TokensFace(HomeFace):
         A sub-partner scope must name a sub-partner of the lake (`BadInputError` otherwise).
         `expires` is a duration from now (90m, 12h, 30d, 2w) or an ISO 8601 instant.
         """
+        from recon.reports.scope import check_sub_partner  # noqa: PLC0415 - it reads the lake
+
         check_sub_partner(self.layout, sub_partner_org_id)
         now = config.now()
         until = token_expiry(expires, now) if expires is not None else None

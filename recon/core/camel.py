@@ -8,9 +8,10 @@ discrepancy class, quarantine reasons keep `UNDER_BILLED`, `NAIVE_TIMESTAMP`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
+if TYPE_CHECKING:
+    import polars as pl
 
 
 def camel(name: str) -> str:

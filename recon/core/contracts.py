@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
-import polars as pl
 import yaml
 
 from recon.core.errors import BadInputError
@@ -20,17 +19,27 @@ from recon.core.resources import schema_dir
 
 if TYPE_CHECKING:
     import pandera.polars as pa
+    import polars as pl
 
 ReportType = Literal["PARTNER", "CUSTOMER", "LOCATION", "USER"]
 Category = Literal["RECONCILIATION", "POINT_IN_TIME"]
 REPORT_TYPES: tuple[ReportType, ...] = ("PARTNER", "CUSTOMER", "LOCATION", "USER")
 CATEGORIES: tuple[Category, ...] = ("RECONCILIATION", "POINT_IN_TIME")
 
-DTYPES: dict[str, pl.DataType] = {
-    "string": pl.String(),
-    "int64": pl.Int64(),
-    "datetime_utc": pl.Datetime("us", "UTC"),
-}
+# A declared dtype → its Polars type (`dtype_of`); Polars loads only when a frame is checked.
+_DTYPE_NAMES: Final = {"string": "String", "int64": "Int64", "datetime_utc": "Datetime"}
+
+
+def dtype_of(name: str) -> pl.DataType:
+    """The Polars type of a declared dtype (`string`, `int64`, `datetime_utc`)."""
+    import polars as pl  # noqa: PLC0415 - reading a report's status must not load Polars
+
+    if name == "datetime_utc":
+        return pl.Datetime("us", "UTC")
+    dtype: pl.DataType = getattr(pl, _DTYPE_NAMES[name])()
+    return dtype
+
+
 _DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 
@@ -141,6 +150,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 def _checks(spec: ColumnSpec) -> list[pa.Check]:
     import pandera.polars as pa  # noqa: PLC0415
+    import polars as pl  # noqa: PLC0415
 
     checks: list[pa.Check] = []
     if spec.dtype != "string":
@@ -168,6 +178,8 @@ def _checks(spec: ColumnSpec) -> list[pa.Check]:
 
 
 def _exactly_one_subject(data: Any) -> pl.LazyFrame:
+    import polars as pl  # noqa: PLC0415
+
     has_user = pl.col("USER_ID").str.len_chars() > 0
     has_workspace = pl.col("WORKSPACE_ID").str.len_chars() > 0
     result: pl.LazyFrame = data.lazyframe.select(has_user ^ has_workspace)
@@ -176,12 +188,13 @@ def _exactly_one_subject(data: Any) -> pl.LazyFrame:
 
 def _typed_column(spec: ColumnSpec) -> pa.Column:
     import pandera.polars as pa  # noqa: PLC0415
+    import polars as pl  # noqa: PLC0415
 
     if spec.typed == "millionths":
         return pa.Column(pl.Int64, checks=[pa.Check.ge(0)], nullable=False)
     if spec.typed == "date":
         return pa.Column(pl.Date, nullable=False)
-    return pa.Column(DTYPES[spec.dtype], checks=_checks(spec), nullable=False)
+    return pa.Column(dtype_of(spec.dtype), checks=_checks(spec), nullable=False)
 
 
 @cache
@@ -191,7 +204,7 @@ def _pandera_schema(contract: Contract, typed: bool = False) -> pa.DataFrameSche
     columns = {
         spec.name: _typed_column(spec)
         if typed
-        else pa.Column(DTYPES[spec.dtype], checks=_checks(spec), nullable=False)
+        else pa.Column(dtype_of(spec.dtype), checks=_checks(spec), nullable=False)
         for spec in contract.columns
     }
     checks = []

@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache, reduce
 from itertools import pairwise
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import polars as pl
+if TYPE_CHECKING:
+    import polars as pl
+
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = 1_000_000
@@ -89,6 +92,8 @@ class DayTable:
 
     def frame(self) -> pl.DataFrame:
         """One row per day: index, date, start, length and weight."""
+        import polars as pl  # noqa: PLC0415 - the audit trail needs it; reading a report does not
+
         return pl.DataFrame(
             {
                 "day_index": list(range(len(self.days))),

@@ -14,11 +14,12 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
-
-import polars as pl
+from typing import TYPE_CHECKING, BinaryIO
 
 from recon.core.errors import ReconError
+
+if TYPE_CHECKING:
+    import polars as pl
 
 _BLOCK = 1 << 20
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import polars as pl
 
-from recon.core.contracts import DTYPES, events_contract
+from recon.core.contracts import dtype_of, events_contract
 from recon.home.layout import HomeLayout, event_files
 
 QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
@@ -24,7 +24,7 @@ QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
 
 def event_schema() -> dict[str, pl.DataType]:
     """Column → Polars type of a stored event."""
-    return {c.name: DTYPES[c.dtype] for c in events_contract().columns}
+    return {c.name: dtype_of(c.dtype) for c in events_contract().columns}
 
 
 def scan_events(layout: HomeLayout) -> pl.LazyFrame:

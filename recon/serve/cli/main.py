@@ -14,7 +14,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
-import polars as pl
 import typer
 
 import recon
@@ -101,7 +100,6 @@ def main() -> None:
     130. Any other exception is a bug in recon, not in the input: it prints one line, where
     to find the traceback (RECON_DEBUG=1), and exits 3.
     """
-    pl.Config.set_tbl_hide_dataframe_shape(True)
     signal.signal(signal.SIGINT, _on_interrupt)
     try:
         app()

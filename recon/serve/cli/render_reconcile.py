@@ -7,11 +7,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import polars as pl
-
 from recon.serve.cli.render import FittingTable, add_column, err, frame_table, out, styled
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from recon import Explanation, MonthRun, ReconciliationResult, Subject
 
 _MONTH_COLUMNS = (
@@ -81,6 +81,8 @@ def _ranked_customers(
     by_customer: pl.DataFrame, counts: dict[str, int], priced: bool
 ) -> pl.DataFrame:
     """Customers with at least one discrepancy, the largest absolute delta first."""
+    import polars as pl  # noqa: PLC0415 - only a reconciliation summary needs it
+
     differing = by_customer.filter(pl.col("MATCH") < pl.sum_horizontal(counts.keys()))
     order = "MONEY_DELTA" if priced else "QUANTITY_DELTA"
     return differing.sort(pl.col(order).cast(pl.Float64).abs(), descending=True)
