@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SPARK_STAMP := $(VENV)/.installed-spark
 DEMO_HOME ?= .demo
 # The sample covers 2026-09..10; pinning the clock keeps the demo valid in any year.
 DEMO_NOW ?= 2026-11-21T12:00:00Z
@@ -13,7 +14,7 @@ export TZ := UTC
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-thorough check format lock sample golden notebook bench bench-http bench-lake clean
+.PHONY: help install install-spark demo test test-thorough check format lock sample golden notebook bench bench-http bench-lake bench-spark clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -26,6 +27,12 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+install-spark: $(SPARK_STAMP) ## Add the Spark engine (pyspark, pinned) to .venv; it needs Java 17+
+
+$(SPARK_STAMP): $(STAMP) requirements-spark.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-spark.lock
 	@touch $@
 
 demo: install ## Install, then run October 2026 on the bundled sample: ingest, reports, reconcile
@@ -50,10 +57,10 @@ demo: install ## Install, then run October 2026 on the bundled sample: ingest, r
 	@echo "== report CSVs: $(DEMO_HOME)/reports/   discrepancies: $(DEMO_HOME)/reconciliations/"
 	@echo "== query the store: $(BIN)/recon --home $(DEMO_HOME) sql \"SELECT * FROM discrepancies LIMIT 10\""
 
-test: install ## Run the test suite (unit, property, golden, CLI)
+test: install install-spark ## Run the test suite (unit, property, golden, CLI, Spark in local mode)
 	$(BIN)/python -m pytest
 
-test-thorough: install ## The suite with many more examples, 100 kills per crash test, bigger logs
+test-thorough: install install-spark ## The suite with many more examples, 100 kills per crash test, bigger logs
 	HYPOTHESIS_PROFILE=thorough RECON_KILLS=100 RECON_MEMORY_ROWS=200000 $(BIN)/python -m pytest
 
 check: install ## Lint, format check and type check
@@ -69,6 +76,8 @@ lock: install ## Re-pin requirements.lock from pyproject.toml (needs the package
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
 		--no-header -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra spark --generate-hashes \
+		--python-version 3.11 --no-header -c requirements.lock -o requirements-spark.lock
 
 sample: install ## Regenerate data/sample and its vendor reports in data/vendor (deterministic)
 	rm -rf data/sample
@@ -86,6 +95,9 @@ bench-http: install ## Load `recon serve` on loopback: 32 clients, HTTP_SECONDS 
 
 bench-lake: install ## Ingest ~120M events month by month, then run October over that lake
 	$(BIN)/python -m benchmarks.lake
+
+bench-spark: install install-spark ## Time --engine spark (local[1], local[2]) against embedded at 1M subjects
+	$(BIN)/python -m benchmarks.spark
 
 golden: install ## Regenerate tests/e2e/golden/ on purpose (review the diff before committing)
 	RECON_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/e2e/test_golden.py
