@@ -28,8 +28,19 @@ if TYPE_CHECKING:
 class HomeFace:
     """One home: its layout, settings, catalog and store, and how to read and write it."""
 
-    def __init__(self, home: str | Path | None = None, catalog: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        home: str | Path | None = None,
+        catalog: str | Path | None = None,
+        *,
+        engine: str | None = None,
+        spark_master: str | None = None,
+    ) -> None:
         """Open a home.
+
+        `engine` computes USER usage for the reports built here: `embedded` or `spark` (on
+        `spark_master`, else RECON_SPARK_MASTER, else local[*]); unset, recon.toml's [engine]
+        decides, else embedded.
 
         Every write takes the home's writer lock for its length (threads of one process queue
         first), so writers never interleave. Reads take no lock: they read the published
@@ -39,6 +50,7 @@ class HomeFace:
         self.layout = HomeLayout(config.resolve_home(home))
         self.settings = config.load_settings(self.layout.root)
         chosen = catalog or self.settings.catalog
+        self.engine = self.settings.engine.chosen(engine, spark_master, config.spark_master())
         self.catalog_path = Path(chosen).resolve() if chosen else None
         self.store = Store(self.layout)
         self._thread_lock = threading.RLock()

@@ -84,6 +84,7 @@ class ReconcileFace(ReportsFace):
         from recon.reports.request import month_period  # noqa: PLC0415
 
         start, end = month_period(month)
+        self.check_engine()  # before anything is ingested
         run = MonthRun(month=month)
         paths = [Path(p) for p in logs]
         check_log_paths(paths)

@@ -81,10 +81,12 @@ class ReportsFace(HomeFace):
     def begin_report(self, request: ReportRequest) -> tuple[Report, ReportRequest]:
         """Validate a request and register the report as IN_PROGRESS (the fast half of create).
 
-        Returns the report and the normalised request to pass to `build_report`.
+        Returns the report and the normalised request to pass to `build_report`. With the Spark
+        engine, a missing pyspark or Java is a `BadInputError` before anything is registered.
         """
         from recon.reports.build import register_request  # noqa: PLC0415
 
+        self.check_engine()
         return register_request(
             self.store, request, self.settings.zones, self.catalog, self._writing()
         )
@@ -107,7 +109,15 @@ class ReportsFace(HomeFace):
                 self.settings.zones,
                 self._usage_cache,
                 progress,
+                self.engine,
             )
+
+    def check_engine(self) -> None:
+        """Raise a `BadInputError` saying what to install when the chosen engine cannot run."""
+        if self.engine.name == "spark":
+            from recon.reports.spark import require_spark  # noqa: PLC0415 - Spark only if chosen
+
+            require_spark()
 
     def get_report(self, report_id: str) -> Report:
         """One report by id."""

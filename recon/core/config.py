@@ -11,6 +11,7 @@ parse is a `BadInputError` naming the variable, never a silent default.
 | RECON_NOW | the current instant (reproducible runs) | the clock |
 | RECON_LOCK_WAIT | seconds a writer waits for the home's lock | 30 |
 | RECON_SLICE_EVENTS | events per slice of customers the engine holds at once | 4,000,000 |
+| RECON_SPARK_MASTER | the Spark master `--engine spark` uses (see `core.engines`) | local[*] |
 | RECON_INGEST_BATCH_ROWS | rows per ingest batch | 1,000,000 |
 | RECON_FAST_CSV_BYTES | CSVs up to this size are parsed in one go | 256 MiB |
 | RECON_HTTP_LOG | `recon serve` logs one line per request to stderr; `0` turns it off | on |
@@ -42,6 +43,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePath
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from recon.core.engines import ENGINE_KEYS, EngineSettings, engine_settings
 from recon.core.errors import BadInputError
 
 DEFAULT_HOME = Path("data")
@@ -135,6 +137,11 @@ def _flag(name: str) -> bool:
 def engine_slice_events() -> int:
     """Events per slice of customers the rules engine holds at once (`RECON_SLICE_EVENTS`)."""
     return _whole_number("RECON_SLICE_EVENTS", ENGINE_SLICE_EVENTS, minimum=1)
+
+
+def spark_master() -> str | None:
+    """The Spark master `--engine spark` connects to (`RECON_SPARK_MASTER`), if set."""
+    return _variable("RECON_SPARK_MASTER")
 
 
 def ingest_batch_rows() -> int:
@@ -346,10 +353,11 @@ class Settings:
     zones: BillingZones = field(default_factory=BillingZones)
     catalog: Path | None = None
     ingest: IngestSettings = field(default_factory=IngestSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
 
 
 # The top-level keys (and tables) recon.toml may have; anything else is an error naming it.
-SETTINGS_KEYS = ("billing", "catalog", "ingest")
+SETTINGS_KEYS = ("billing", "catalog", "ingest", "engine")
 
 
 def load_settings(home: Path) -> Settings:
@@ -384,4 +392,5 @@ def load_settings(home: Path) -> Settings:
         zones=zones,
         catalog=(home / catalog) if catalog else None,
         ingest=ingest_settings(raw.get("ingest", {})),
+        engine=engine_settings(_table(raw.get("engine", {}), "engine", ENGINE_KEYS)),
     )

@@ -16,6 +16,7 @@ import polars as pl
 
 from recon.core import config
 from recon.core.config import BillingZones
+from recon.core.engines import EngineSettings
 from recon.core.errors import ReconError
 from recon.home.store import Store
 from recon.ingest.run import Progress
@@ -63,21 +64,22 @@ def build_registered(
     zones: BillingZones,
     usage_cache: UsageCache | None = None,
     progress: Progress | None = None,
+    engine: EngineSettings | None = None,
 ) -> Report:
     """Compute a registered report: COMPLETED with its CSV, or FAILED with the error.
 
     `request` is the normalised request `register_request` returned; the report's `created`
     instant is its "now". A `ReconError` fails the report with its code; anything else fails
-    it as INTERNAL_ERROR and is raised again.
+    it as INTERNAL_ERROR and is raised again. `engine` computes USER usage (default embedded).
     """
     now = report.created
     try:
         if progress:
             progress("computing intervals and quantities", 1, 3)
         if usage_cache is None:
-            usage = report_usage(store.layout, catalog, request, zones, now)
+            usage = report_usage(store.layout, catalog, request, zones, now, engine)
         else:
-            usage = usage_cache.usage(catalog, request, zones, now)
+            usage = usage_cache.usage(catalog, request, zones, now, engine)
         with rolled_up_report(store.layout, catalog, request, now, usage) as rows:
             if progress:
                 progress("validating and writing the report", 2, 3)

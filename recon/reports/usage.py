@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from recon.core import config
 from recon.core.config import BillingZones
+from recon.core.engines import EngineSettings
 from recon.core.errors import BadInputError
 from recon.core.timezones import DayTable, day_table, to_micros
 from recon.engine.intervals import RULE_COLUMNS, assignment_intervals, unordered_intervals
@@ -153,10 +154,13 @@ def report_usage(
     request: ReportRequest,
     zones: BillingZones,
     now: datetime,
+    engine: EngineSettings | None = None,
 ) -> Usage:
     """USER-level usage for a validated request (every report type rolls up from it).
 
-    In memory for a lake of up to `RECON_SLICE_EVENTS` events, as Parquet parts beyond.
+    Embedded: in memory for a lake of up to `RECON_SLICE_EVENTS` events, as Parquet parts
+    beyond. Spark runs the same kernel per bucket of customers (`recon.reports.spark`);
+    POINT_IN_TIME requests are computed embedded whatever the engine (one instant's holdings).
     """
     events = scan_events(layout)
     if request.category == "POINT_IN_TIME":
@@ -172,6 +176,10 @@ def report_usage(
     cutoff = max(t.end for t in tables.values())
     scoped_events = events.filter(pl.col("occurred_at").dt.epoch("us") < cutoff)
     _check_catalog(scoped_events, catalog)
+    if engine is not None and engine.name == "spark":
+        from recon.reports.spark import spark_usage  # noqa: PLC0415 - pyspark only when asked
+
+        return spark_usage(layout, catalog, zones, tables, now, engine)
     # Large lakes are processed in slices of customers (a customer's events never straddle
     # two slices, and rows of different customers are independent except for the partner
     # name), each slice's usage written to Parquet as it is done: the memory the rules need
@@ -179,9 +187,7 @@ def report_usage(
     if lake_rows(layout) <= config.engine_slice_events():
         whole = _zoned_slice(scoped_events, catalog, zones, tables, now)
         return finished_usage(whole, ordered=False).collect(engine="in-memory")
-    _remove_stale_usage(layout)
-    layout.spill.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=f"usage-{os.getpid()}-", dir=layout.spill))
+    folder = usage_folder(layout)
     try:
         chunks = customer_slices(scoped_events, layout, folder)
         parts, keys = [], []
@@ -200,6 +206,13 @@ def report_usage(
     return SpilledUsage(folder, tuple(parts), names)
 
 
+def usage_folder(layout: HomeLayout) -> Path:
+    """A new folder for this process's usage parts (those of ended processes removed first)."""
+    _remove_stale_usage(layout)
+    layout.spill.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f"usage-{os.getpid()}-", dir=layout.spill))
+
+
 class UsageCache:
     """USER usage for one request of one home, kept for the next report of the same period.
 
@@ -213,7 +226,12 @@ class UsageCache:
         self._entry: tuple[tuple[object, ...], Usage] | None = None
 
     def usage(
-        self, catalog: pl.DataFrame, request: ReportRequest, zones: BillingZones, now: datetime
+        self,
+        catalog: pl.DataFrame,
+        request: ReportRequest,
+        zones: BillingZones,
+        now: datetime,
+        engine: EngineSettings | None = None,
     ) -> Usage:
         """`report_usage` of the request, computed unless the last call already did."""
         key = (
@@ -221,11 +239,12 @@ class UsageCache:
             catalog.hash_rows().sum(),
             catalog.height,
             usage_key(request, zones, now),
+            engine or EngineSettings(),
         )
         if self._entry is not None and self._entry[0] == key:
             return self._entry[1]
         self._entry = None  # let the old one go before computing the new one
-        usage = shared_usage(report_usage(self.layout, catalog, request, zones, now))
+        usage = shared_usage(report_usage(self.layout, catalog, request, zones, now, engine))
         self._entry = (key, usage)
         return usage
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Annotated, TypeAlias
 
 import typer
 
@@ -19,10 +20,29 @@ class HomeOptions:
     catalog: Path | None = None
 
 
-def open_recon(ctx: typer.Context) -> recon.Recon:
-    """The home the global options name."""
+def open_recon(
+    ctx: typer.Context, engine: str | None = None, spark_master: str | None = None
+) -> recon.Recon:
+    """The home the global options name (reports computed by `engine`, if given)."""
     options = ctx.find_object(HomeOptions) or HomeOptions()
-    return recon.Recon(options.home, options.catalog)
+    return recon.Recon(options.home, options.catalog, engine=engine, spark_master=spark_master)
+
+
+# `--engine` and `--spark-master`, shared by the commands that build reports.
+EngineOption: TypeAlias = Annotated[
+    str | None,
+    typer.Option(
+        "--engine",
+        help="embedded or spark (RECONCILIATION usage; default: recon.toml's, else embedded).",
+    ),
+]
+SparkMasterOption: TypeAlias = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-master",
+        help="Spark master for --engine spark (default: RECON_SPARK_MASTER, else local[*]).",
+    ),
+]
 
 
 def parse_date(value: str, name: str) -> date:

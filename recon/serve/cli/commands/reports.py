@@ -8,7 +8,7 @@ import typer
 
 import recon
 from recon.serve.cli import render
-from recon.serve.cli.options import open_recon, optional_date
+from recon.serve.cli.options import EngineOption, SparkMasterOption, open_recon, optional_date
 
 
 def report_create(
@@ -33,6 +33,8 @@ def report_create(
         str | None, typer.Option("--as-of", help="POINT_IN_TIME instant (ISO 8601, default now).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
 ) -> None:
     """Create a report and compute it; prints where its CSV is."""
     request = recon.ReportRequest(
@@ -45,7 +47,7 @@ def report_create(
         as_of=recon.parse_instant(as_of, what="--as-of") if as_of else None,
     )
     with render.progress(not as_json) as progress:
-        report = open_recon(ctx).create_report(request, progress)
+        report = open_recon(ctx, engine, spark_master).create_report(request, progress)
     if as_json:
         render.print_json(report.as_json())
     else:

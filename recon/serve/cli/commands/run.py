@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from recon.serve.cli import render, render_reconcile
-from recon.serve.cli.options import open_recon
+from recon.serve.cli.options import EngineOption, SparkMasterOption, open_recon
 
 
 def run_command(
@@ -33,10 +33,12 @@ def run_command(
         Path | None, typer.Option(help="Price list CSV; default <home>/prices.csv.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
 ) -> None:
     """The monthly batch: ingest, every report type, reconcile with the vendor, one summary."""
     with render.progress(not as_json) as progress:
-        run = open_recon(ctx).run_month(
+        run = open_recon(ctx, engine, spark_master).run_month(
             month, logs or [], vendor_dir, tz, regenerate, tolerance, prices, progress
         )
     if as_json:
