@@ -192,3 +192,46 @@ def test_adapters_use_only_names_the_face_offers():
             elif isinstance(node, ast.ImportFrom) and node.module == "recon":
                 used.update(alias.name for alias in node.names)
     assert used - offered == set()
+
+
+def _pyspark_imports(path: Path) -> list[tuple[int, bool]]:
+    """(line, at module level) of every pyspark import in a file (TYPE_CHECKING blocks aside)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    top = {id(node) for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [node.module or ""]
+        else:
+            continue
+        if any(n.split(".")[0] == "pyspark" for n in names):
+            found.append((node.lineno, id(node) in top))
+    return found
+
+
+def test_only_the_spark_engine_imports_pyspark_and_only_when_it_runs():
+    """pyspark is an optional extra: one module imports it, inside the functions that need it."""
+    users = {
+        str(path.relative_to(PACKAGE.parent)): found
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if (found := _pyspark_imports(path))
+    }
+    assert set(users) == {"recon/reports/spark.py"}
+    assert not any(top for _, top in users["recon/reports/spark.py"])
+
+
+def test_importing_recon_and_its_spark_module_loads_no_pyspark():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, recon, recon.api, recon.reports.spark, recon.serve.cli.main\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'pyspark')\n"
+        "print(loaded)\n"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert shown.stdout.strip() == "[]"
