@@ -17,6 +17,7 @@ from recon.reports.registry import (
     list_reports,
     seen_by_readers,
 )
+from recon.reports.staleness import with_lineage
 
 if TYPE_CHECKING:
     import pendulum
@@ -122,7 +123,8 @@ class ReportsFace(HomeFace):
     def get_report(self, report_id: str) -> Report:
         """One report by id."""
         with self._reading(), self.store.connect() as con:
-            return seen_by_readers(con, [get_report(con, report_id, layout=self.layout)])[0]
+            found = [get_report(con, report_id, layout=self.layout)]
+            return with_lineage(con, seen_by_readers(con, found))[0]
 
     def list_reports(self, sort_by: str = "billingStartDate", **filters: object) -> list[Report]:
         """Reports matching exact filters.
@@ -132,7 +134,7 @@ class ReportsFace(HomeFace):
         status = filters.pop("status", None)
         with self._reading(), self.store.connect() as con:
             found = list_reports(con, self.layout, sort_by=sort_by, **filters)  # type: ignore[arg-type]
-            seen = seen_by_readers(con, found)
+            seen = with_lineage(con, seen_by_readers(con, found))
         wanted = str(status).upper() if status else None
         return [r for r in seen if wanted is None or r.status == wanted]
 

@@ -19,6 +19,7 @@ from recon.home import snapshot
 from recon.home.columns import COLUMN_ORDERS_SQL
 from recon.home.files import write_with
 from recon.home.layout import HomeLayout, event_files
+from recon.home.lineage import LINEAGE_SCHEMA_SQL, LINEAGE_VIEWS_SQL, migrate_lineage
 from recon.home.records import (
     RECONCILIATION_VIEWS_SQL,
     migrate_after_schema,
@@ -324,7 +325,9 @@ class Store:
                 con.execute("SET TimeZone = 'UTC'")
                 con.execute(SCHEMA_SQL)
                 con.execute(COLUMN_ORDERS_SQL)
+                con.execute(LINEAGE_SCHEMA_SQL)
                 con.execute(RECONCILIATION_VIEWS_SQL)
+                con.execute(LINEAGE_VIEWS_SQL)
                 point_report_rows(con, self.layout)
                 con.execute(_REPORT_LINES_SQL)
                 yield con
@@ -351,7 +354,9 @@ class Store:
         con.execute("ALTER TABLE reports ADD COLUMN IF NOT EXISTS builder VARCHAR")
         con.execute(COLUMN_ORDERS_SQL)
         migrate_after_schema(con, self.layout)
+        migrate_lineage(con, self.layout)
         con.execute(RECONCILIATION_VIEWS_SQL)
+        con.execute(LINEAGE_VIEWS_SQL)
         _migrate_report_rows(con, self.layout)
         point_report_rows(con, self.layout)
         con.execute(_REPORT_LINES_SQL)

@@ -32,6 +32,14 @@ def scan_events(layout: HomeLayout) -> pl.LazyFrame:
     return scan_event_files(event_files(layout))
 
 
+def scan_known_events(layout: HomeLayout, ingests: tuple[str, ...] | None) -> pl.LazyFrame:
+    """The stored events of some ingests (None: all), lazily: what was known at an instant."""
+    events = scan_events(layout)
+    if ingests is None:
+        return events
+    return events.filter(pl.col("ingest_id").is_in(list(ingests)))
+
+
 def scan_event_files(files: list[Path]) -> pl.LazyFrame:
     """The events of some of the lake's part files, lazily (none: an empty frame)."""
     schema = event_schema()

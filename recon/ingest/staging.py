@@ -24,6 +24,7 @@ from typing import Any
 from recon.core import config
 from recon.home.files import fsync_dir, write_text_atomically
 from recon.home.layout import HomeLayout
+from recon.home.lineage import next_ingest_seq, record_late_events
 from recon.home.store import Store, transaction
 
 JOURNAL = "publish.json"
@@ -63,22 +64,30 @@ def ledger_rows(
     }
 
 
-def _write_ledger(layout: HomeLayout, ledger: Ledger) -> None:
-    """Insert the ledger rows in one transaction, unless they are there already."""
+def _write_ledger(layout: HomeLayout, ledger: Ledger, events: list[Path]) -> None:
+    """Insert the ledger rows in one transaction, unless they are there already.
+
+    The same transaction numbers the ingest (the lake version it makes) and counts, per
+    built report, the events among `events` (this ingest's lake files) that could change it.
+    """
     with Store(layout).connect() as con:
         ingest_id = ledger["ingest_id"]
         if con.execute("SELECT 1 FROM ingests WHERE ingest_id = ?", [ingest_id]).fetchone():
             return
         with transaction(con):
+            seq = next_ingest_seq(con)
             con.execute(
-                "INSERT INTO ingests VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO ingests (ingest_id, started_at, finished_at, files, rows_read, "
+                "accepted, duplicates, quarantined, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     ingest_id,
                     datetime.fromisoformat(ledger["started_at"]),
                     config.now(),  # finished_at follows RECON_NOW like started_at
                     *ledger["totals"],
+                    seq,
                 ],
             )
+            record_late_events(con, ingest_id, seq, events)
             for row in ledger["files"]:
                 con.execute(
                     "INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -166,7 +175,12 @@ def _roll_forward(layout: HomeLayout, journal: dict[str, Any]) -> None:
             folders.add(target.parent)
     for folder in sorted(folders):
         fsync_dir(folder)
-    _write_ledger(layout, journal["ledger"])
+    events = [
+        root / target
+        for _, target in journal["moves"]
+        if (root / target).parent != layout.quarantine and (root / target).exists()
+    ]
+    _write_ledger(layout, journal["ledger"], events)
 
 
 def _roll_back(layout: HomeLayout, journal: dict[str, Any]) -> None:

@@ -20,6 +20,8 @@ from recon.core.engines import EngineSettings
 from recon.core.errors import ReconError
 from recon.home.store import Store
 from recon.ingest.run import Progress
+from recon.reports.lineage import begin_lineage, check_known_on
+from recon.reports.staleness import with_lineage
 from recon.reports.model import Report, ReportRequest
 from recon.reports.registry import BUILDING, fail_report, register_report
 from recon.reports.request import validate_request
@@ -49,6 +51,7 @@ def register_request(
     """
     zone = config.check_zone(request.timezone) if request.timezone else zones.default
     valid = validate_request(request, local_today(zone), config.now())
+    check_known_on(valid, config.now())
     with writing:
         store.layout.ensure()
         catalog()  # a broken catalog is a bad request, not a failed report
@@ -74,6 +77,7 @@ def build_registered(
     """
     now = report.created
     try:
+        request = begin_lineage(store, report, request, zones)
         if progress:
             progress("computing intervals and quantities", 1, 3)
         if usage_cache is None:
@@ -86,7 +90,8 @@ def build_registered(
             done = complete_report(store, report, rows)
         if progress:
             progress("done", 3, 3)
-        return done
+        with store.connect() as con:
+            return with_lineage(con, [done])[0]
     except ReconError as exc:
         return fail_report(store, report, exc.code, str(exc))
     except KeyboardInterrupt:

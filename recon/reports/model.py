@@ -35,6 +35,9 @@ class ReportRequest:
     sub_partner_org_id: str | None = None
     timezone: str | None = None
     as_of: datetime | None = None
+    as_known_on: datetime | None = None
+    # Set by the build from `as_known_on`: only these ingests' events are read (None: all).
+    known_ingests: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -55,6 +58,27 @@ class Report:
     csv_path: str | None = None
     row_count: int | None = None
     total_quantity: str | None = None
+    lake_seq: int | None = None
+    lake_ingest: str | None = None
+    as_known_on: datetime | None = None
+    late_events: int = 0
+    late_since_ingest: str | None = None
+
+    @property
+    def stale(self) -> bool:
+        """A COMPLETED report is stale when events that could change it arrived after it (§8)."""
+        return self.status == "COMPLETED" and self.late_events > 0
+
+    def lineage_json(self) -> dict[str, Any]:
+        """The state of the lake the report was computed from, and whether it is stale."""
+        return {
+            "lakeVersion": self.lake_seq,
+            "lastIngestId": self.lake_ingest,
+            "asKnownOn": iso_utc(self.as_known_on) if self.as_known_on else None,
+            "stale": self.stale,
+            "lateEvents": self.late_events,
+            "lateSinceIngestId": self.late_since_ingest,
+        }
 
     def period_text(self, between: str = "..") -> str:
         """The billing period as text (`2026-10-01..2026-10-31`), or "point in time"."""
@@ -81,4 +105,5 @@ class Report:
             "csvPath": self.csv_path,
             "rowCount": self.row_count,
             "totalQuantity": self.total_quantity,
+            "lineage": self.lineage_json(),
         }

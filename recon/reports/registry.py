@@ -189,8 +189,9 @@ def _conflicting(
         f"SELECT {_COLUMNS} FROM reports WHERE category = 'RECONCILIATION' AND type = ? "
         "AND billing_start_date = ? AND billing_end_date = ? "
         "AND sub_partner_org_id IS NOT DISTINCT FROM ? "
+        "AND as_known_on IS NOT DISTINCT FROM ? "  # a reproduction of the past stands apart
         "AND status IN ('COMPLETED', 'IN_PROGRESS') ORDER BY created LIMIT 1",
-        [request.type, request.start, request.end, request.sub_partner_org_id],
+        [request.type, request.start, request.end, request.sub_partner_org_id, request.as_known_on],
     ).fetchone()
     return _report_from_row(row, layout) if row else None
 
@@ -206,6 +207,8 @@ def register_report(
             if existing is not None:
                 scope = request.sub_partner_org_id
                 scoped = f" for sub-partner {scope}" if scope else ""
+                if request.as_known_on:
+                    scoped += f" as known on {request.as_known_on.isoformat()}"
                 raise ConflictError(
                     f"a {existing.status} {request.type} report for {request.start}..{request.end}"
                     f"{scoped} already exists (id {existing.id})",

@@ -37,7 +37,7 @@ from recon.home.layout import HomeLayout
 from recon.home.lock import pid_alive
 from recon.home.store import sql_literal
 from recon.ingest.catalog import load_catalog
-from recon.ingest.lake import lake_fingerprint, lake_rows, scan_events
+from recon.ingest.lake import lake_fingerprint, lake_rows, scan_known_events
 from recon.reports.model import ReportRequest
 
 
@@ -160,9 +160,9 @@ def report_usage(
 
     Embedded: in memory for a lake of up to `RECON_SLICE_EVENTS` events, as Parquet parts
     beyond. Spark runs the same kernel per bucket of customers (`recon.reports.spark`);
-    POINT_IN_TIME requests are computed embedded whatever the engine (one instant's holdings).
+    POINT_IN_TIME and "as known on" requests are computed embedded whatever the engine.
     """
-    events = scan_events(layout)
+    events = scan_known_events(layout, request.known_ingests)  # as known on (§8), or all
     if request.category == "POINT_IN_TIME":
         at = request.as_of or now
         scoped_events = events.filter(pl.col("occurred_at") <= at)
@@ -176,7 +176,8 @@ def report_usage(
     cutoff = max(t.end for t in tables.values())
     scoped_events = events.filter(pl.col("occurred_at").dt.epoch("us") < cutoff)
     _check_catalog(scoped_events, catalog)
-    if engine is not None and engine.name == "spark":
+    if engine is not None and engine.name == "spark" and request.known_ingests is None:
+        # ("as known on" reads a subset of the lake: computed embedded, as point in time is)
         from recon.reports.spark import spark_usage  # noqa: PLC0415 - pyspark only when asked
 
         return spark_usage(layout, catalog, zones, tables, now, engine)
@@ -240,6 +241,7 @@ class UsageCache:
             catalog.height,
             usage_key(request, zones, now),
             engine or EngineSettings(),
+            request.known_ingests,
         )
         if self._entry is not None and self._entry[0] == key:
             return self._entry[1]

@@ -24,6 +24,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from recon.serve.cli.render_lineage import lake_text, stale_text
+
 if TYPE_CHECKING:
     import polars as pl
 
@@ -255,10 +257,13 @@ def report(report: Report) -> None:
         ("rows", "" if report.row_count is None else f"{report.row_count:,}"),
         ("quantity", report.total_quantity or ""),
         ("csv", report.csv_path or ""),
+        ("lake", lake_text(report)),
     ]
     for label, value in lines:
         if value:
             out.print(styled((f"{label:>9}", "bold"), f"  {value}"))
+    if report.stale:
+        err.print(styled(("    STALE", "bold red"), f"  {stale_text(report)}"))
     for e in report.errors:
         err.print(styled((f"{e['code']}:", "bold red"), f" {e['description']}"))
 
@@ -279,7 +284,7 @@ def reports(reports: list[Report]) -> None:
             str(r.billing_start_date or ""),
             str(r.billing_end_date or ""),
             r.sub_partner_org_id or "",
-            r.status,
+            f"{r.status} (STALE: {r.late_events:,} late)" if r.stale else r.status,
             str(r.row_count or ""),
             r.total_quantity or "",
         )

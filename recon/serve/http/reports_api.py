@@ -25,6 +25,7 @@ from recon import (
     ReportRequest,
     TokenRecord,
     now,
+    parse_instant,
 )
 from recon.serve.http.wire import (
     CREATE_FIELDS,
@@ -162,7 +163,8 @@ class ReportsApi:
                     f"{token.sub_partner_org_id}",
                 )
             scope = token.sub_partner_org_id
-        for name in ("billingStartDate", "billingEndDate", "type", "subPartnerOrgId", "category"):
+        names = ("billingStartDate", "billingEndDate", "type", "subPartnerOrgId", "category")
+        for name in (*names, "asKnownOn"):
             if name in body and body[name] is not None and not isinstance(body[name], str):
                 raise bad_request(f"{name} must be a string")
         request = ReportRequest(
@@ -171,6 +173,9 @@ class ReportsApi:
             start=date_param(body, "billingStartDate"),
             end=date_param(body, "billingEndDate"),
             sub_partner_org_id=scope,
+            as_known_on=parse_instant(body["asKnownOn"], what="asKnownOn")
+            if body.get("asKnownOn")
+            else None,
         )
         report, valid = self.recon.begin_report(request)
         with self._building_lock:

@@ -22,8 +22,17 @@ DOWNLOAD_TTL = timedelta(minutes=30)
 MAX_PAGE = 100
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 STATUSES = ("IN_PROGRESS", "COMPLETED", "FAILED")
+# `asKnownOn` is recon's own (§8): the period as the logs ingested by that instant said.
 CREATE_FIELDS = frozenset(
-    {"billingStartDate", "billingEndDate", "type", "subPartnerOrgId", "internal", "category"}
+    {
+        "billingStartDate",
+        "billingEndDate",
+        "type",
+        "subPartnerOrgId",
+        "internal",
+        "category",
+        "asKnownOn",
+    }
 )
 # Webex reports errors with numeric codes; recon's symbolic codes map onto these.
 ERROR_CODES = {
@@ -122,6 +131,9 @@ def list_item(report: Report) -> dict[str, Any]:
             "category": report.category,
             "created": body["created"],
             "subPartnerOrgId": report.sub_partner_org_id,
+            # recon's own: the lake the report was computed from, and whether it is stale
+            # (§8); clients generated from Webex's spec ignore fields they do not know.
+            "lineage": report.lineage_json() if report.status == "COMPLETED" else None,
         }
     )
 

@@ -32,6 +32,13 @@ def report_create(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="POINT_IN_TIME instant (ISO 8601, default now).")
     ] = None,
+    as_known_on: Annotated[
+        str | None,
+        typer.Option(
+            "--as-known-on",
+            help="Compute from the events ingested by this instant only (ISO 8601).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     engine: EngineOption = None,
     spark_master: SparkMasterOption = None,
@@ -45,6 +52,7 @@ def report_create(
         sub_partner_org_id=sub_partner,
         timezone=tz,
         as_of=recon.parse_instant(as_of, what="--as-of") if as_of else None,
+        as_known_on=recon.parse_instant(as_known_on, what="--as-known-on") if as_known_on else None,
     )
     with render.progress(not as_json) as progress:
         report = open_recon(ctx, engine, spark_master).create_report(request, progress)
