@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from recon.ingest.run import Progress
     from recon.reconcile.columns import ColumnOrders
     from recon.reconcile.explain import Explanation, Subject
-    from recon.reconcile.monthly import MonthRun
+    from recon.reconcile.monthly import MonthRun, TypeOutcome
     from recon.reconcile.records import ReconciliationRecord
     from recon.reconcile.run import ReconciliationResult
 
@@ -68,18 +68,22 @@ class ReconcileFace(ReportsFace):
         tolerance: str = "0",
         prices: str | Path | None = None,
         progress: Progress | None = None,
+        keep_stale: bool = False,
     ) -> MonthRun:
         """The monthly batch: ingest, build every report type, reconcile, summarise.
 
         An existing COMPLETED report for the month is reused (unless `regenerate`), so a
-        second run on the same inputs produces the same outputs and no duplicates. Missing
-        `logs` raise before any report is built; nothing to compare is NOTHING_COMPARED (exit 4).
+        second run on the same inputs produces the same outputs and no duplicates. A stale
+        one (late events arrived after it was built, §8) is deleted and built again, unless
+        `keep_stale`: then it is reused and the outcome says so. Missing `logs` raise before
+        any report is built; nothing to compare is NOTHING_COMPARED (exit 4).
         """
         from recon.reconcile.monthly import (  # noqa: PLC0415
             MonthRun,
             build_and_compare,
             check_log_paths,
             report_to_reuse,
+            staleness_text,
         )
         from recon.reports.request import month_period  # noqa: PLC0415
 
@@ -93,16 +97,22 @@ class ReconcileFace(ReportsFace):
         vendor_files = run.add_vendor_folder(Path(vendor_dir)) if vendor_dir is not None else {}
         wanted_zone = zone or self.settings.zones.describe()
 
-        def obtain(report_type: ReportType) -> tuple[Report, bool]:
+        def obtain(outcome: TypeOutcome) -> tuple[Report, bool]:
+            report_type: ReportType = outcome.type
             existing = self.list_reports(
                 report_type=report_type, category="RECONCILIATION", start=start, end=end
             )
-            reused, stale = report_to_reuse(
+            reused, replaced = report_to_reuse(
                 existing, report_type, (start, end), wanted_zone, regenerate
             )
             if reused is not None:
-                return reused, True
-            for report in stale:
+                if not reused.stale or keep_stale:
+                    if reused.stale:
+                        outcome.kept_stale = f"{reused.id} is stale: {staleness_text(reused)}"
+                    return reused, True
+                outcome.rebuilt = f"{staleness_text(reused)} (was {reused.id})"
+                replaced = [reused]
+            for report in replaced:  # the Webex rule: delete, then create
                 self.delete_report(report.id)
             request = ReportRequest(type=report_type, start=start, end=end, timezone=zone)
             return self.create_report(request), False

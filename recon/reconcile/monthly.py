@@ -43,6 +43,8 @@ class TypeOutcome:
     vendor_file: str | None = None
     reconciliation: ReconciliationResult | None = None
     error: str | None = None
+    rebuilt: str | None = None  # why a stale report was rebuilt (§8)
+    kept_stale: str | None = None  # a stale report reused on purpose (--keep-stale)
 
     def as_json(self) -> dict[str, Any]:
         """A JSON-ready form."""
@@ -51,6 +53,8 @@ class TypeOutcome:
             "reportId": self.report.id if self.report else None,
             "reportStatus": self.report.status if self.report else None,
             "reused": self.reused,
+            "rebuilt": self.rebuilt,
+            "keptStale": self.kept_stale,
             "csvPath": self.report.csv_path if self.report else None,
             "vendorFile": self.vendor_file,
             "reconciliation": self.reconciliation.as_json() if self.reconciliation else None,
@@ -190,10 +194,15 @@ def report_to_reuse(
     """Which stored report of the month the batch reuses, and which it must delete first.
 
     `existing` are the month's RECONCILIATION reports of `report_type`. The first one for the
-    whole partner that has not FAILED is reused unless `regenerate` (then all of them are
-    deleted); one computed in another zone than `zone` is a conflict.
+    whole partner that has not FAILED (and is not "as known on" an instant) is reused unless
+    `regenerate` (then all of them are deleted); one computed in another zone than `zone` is
+    a conflict.
     """
-    candidates = [r for r in existing if r.sub_partner_org_id is None and r.status != "FAILED"]
+    candidates = [
+        r
+        for r in existing
+        if r.sub_partner_org_id is None and r.status != "FAILED" and r.as_known_on is None
+    ]
     if not candidates or regenerate:
         return None, candidates
     report = candidates[0]
@@ -207,10 +216,16 @@ def report_to_reuse(
     return report, []
 
 
+def staleness_text(report: Report) -> str:
+    """`1 late event since ingest <id>`: why a report is stale."""
+    plural = "" if report.late_events == 1 else "s"
+    return f"{report.late_events:,} late event{plural} since ingest {report.late_since_ingest}"
+
+
 def build_and_compare(
     run: MonthRun,
     vendor_files: dict[ReportType, Path],
-    obtain: Callable[[ReportType], tuple[Report, bool]],
+    obtain: Callable[[TypeOutcome], tuple[Report, bool]],
     compare: Callable[[Report, Path], ReconciliationResult],
     progress: Progress | None = None,
 ) -> None:
@@ -224,7 +239,7 @@ def build_and_compare(
         outcome = TypeOutcome(type=report_type)
         run.outcomes.append(outcome)
         try:
-            outcome.report, outcome.reused = obtain(report_type)
+            outcome.report, outcome.reused = obtain(outcome)
             if outcome.report.status != "COMPLETED":
                 outcome.error = "; ".join(e["description"] for e in outcome.report.errors)
                 continue

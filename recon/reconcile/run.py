@@ -83,6 +83,7 @@ class ReconciliationResult:
         return {
             "id": self.id,
             "reportId": self.report.id,
+            "reportStale": self.report.stale,
             "type": self.report.type,
             "category": self.report.category,
             "billingStartDate": str(self.report.billing_start_date or "") or None,
@@ -238,9 +239,9 @@ def _store(
         con.execute(
             "INSERT INTO reconciliations (id, report_id, report_type, category, "
             "billing_start_date, billing_end_date, vendor_file, vendor_sha256, tolerance, "
-            "prices_file, currency, created, counts, discrepancy_file, seq) "
+            "prices_file, currency, created, counts, discrepancy_file, seq, report_late_events) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS DECIMAL(18, 6)), ?, ?, "
-            "COALESCE(?, now()), ?, ?, nextval('reconciliation_seq'))",
+            "COALESCE(?, now()), ?, ?, nextval('reconciliation_seq'), ?)",
             [
                 result.id,
                 report.id,
@@ -256,6 +257,7 @@ def _store(
                 created,
                 json.dumps(result.counts),
                 stored_path(store.layout, Path(result.discrepancy_file)),
+                report.late_events,  # made against a stale report (§8): > 0
             ],
         )
         con.register("found_rows", rows)

@@ -139,7 +139,9 @@ def month_run(run: MonthRun) -> None:
         money = money_text(c) if c else ""
         table.add_row(
             o.type,
-            (r.id + (" (reused)" if o.reused else "")) if r else "",
+            (r.id + (" (reused, STALE)" if o.kept_stale else " (reused)" if o.reused else ""))
+            if r
+            else "",
             r.status if r else "ERROR",
             f"{r.row_count:,}" if r and r.row_count is not None else "",
             r.total_quantity or "" if r else "",
@@ -150,6 +152,16 @@ def month_run(run: MonthRun) -> None:
         )
     out.print(table)
     for o in run.outcomes:
+        if o.rebuilt:
+            out.print(styled((f"{o.type} rebuilt:", "bold yellow"), f" {o.rebuilt}"))
+        if o.kept_stale:
+            err.print(
+                styled(
+                    (f"{o.type} KEPT STALE (--keep-stale):", "bold red"),
+                    f" {o.kept_stale}; its numbers miss those events"
+                    + ("; it was reconciled anyway" if o.reconciliation else ""),
+                )
+            )
         if o.reconciliation and o.reconciliation.discrepancies:
             out.print(
                 f"{o.type}: "

@@ -26,6 +26,13 @@ def run_command(
     regenerate: Annotated[
         bool, typer.Option("--regenerate", help="Delete and rebuild this month's reports.")
     ] = False,
+    keep_stale: Annotated[
+        bool,
+        typer.Option(
+            "--keep-stale",
+            help="Reuse reports that late events made stale instead of rebuilding them.",
+        ),
+    ] = False,
     tolerance: Annotated[
         str, typer.Option(help="Largest quantity difference that still MATCHes.")
     ] = "0",
@@ -39,7 +46,15 @@ def run_command(
     """The monthly batch: ingest, every report type, reconcile with the vendor, one summary."""
     with render.progress(not as_json) as progress:
         run = open_recon(ctx, engine, spark_master).run_month(
-            month, logs or [], vendor_dir, tz, regenerate, tolerance, prices, progress
+            month,
+            logs or [],
+            vendor_dir,
+            tz,
+            regenerate,
+            tolerance,
+            prices,
+            progress,
+            keep_stale=keep_stale,
         )
     if as_json:
         render.print_json(run.as_json())
