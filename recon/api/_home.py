@@ -22,6 +22,8 @@ from recon.reports.registry import fail_interrupted
 if TYPE_CHECKING:
     import polars as pl
 
+    from recon.ingest.compact import CompactResult
+    from recon.ingest.run import Progress
     from recon.reports.usage import UsageCache
 
 
@@ -83,6 +85,10 @@ class HomeFace:
                 try:
                     if self.layout.staging.is_dir():  # an ingest was killed mid-publish
                         recover_staged(self.layout)
+                    if self.layout.compaction.is_dir():  # a compaction was killed
+                        from recon.ingest.compact import recover_compaction  # noqa: PLC0415
+
+                        recover_compaction(self.layout)
                     yield
                 finally:
                     self._locked = False
@@ -109,6 +115,18 @@ class HomeFace:
         self.layout.ensure()
         with self.store.connect():
             pass
+
+    def compact(self, progress: Progress | None = None) -> CompactResult:
+        """Merge the lake's small part files, partition by partition; no answer changes.
+
+        Holds the writer lock; a kill at any point loses and doubles nothing (the next
+        writer settles what was left).
+        """
+        from recon.ingest.compact import compact_lake  # noqa: PLC0415
+
+        self.layout.require()
+        with self._writing():
+            return compact_lake(self.layout, progress)
 
     def recover_interrupted(self) -> None:
         """Mark reports whose process ended mid-way as FAILED (they can never finish)."""

@@ -57,6 +57,11 @@ class HomeLayout:
         return self.root / ".staging"
 
     @property
+    def compaction(self) -> Path:
+        """Where `recon compact` builds merged partitions before it swaps them in."""
+        return self.root / ".compact"
+
+    @property
     def lock(self) -> Path:
         """The lock file writers hold."""
         return self.root / ".recon.lock"

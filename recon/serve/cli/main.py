@@ -20,6 +20,7 @@ import recon
 from recon.serve.cli import render
 from recon.serve.cli.commands import (
     columns,
+    compact,
     generate,
     ingest,
     reconcile,
@@ -74,7 +75,7 @@ def main_options(
 
 
 # The order here is the order of `recon --help` (groups, such as `report`, come last).
-for _commands in (generate, ingest, reports, reconcile, run, serve, sql, columns):
+for _commands in (generate, ingest, reports, reconcile, run, serve, sql, compact, columns):
     _commands.register(app)
 
 
