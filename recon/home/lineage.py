@@ -21,6 +21,7 @@ from recon.home.layout import HomeLayout, event_files
 
 LINEAGE_SCHEMA_SQL = """
 ALTER TABLE ingests ADD COLUMN IF NOT EXISTS seq BIGINT;
+ALTER TABLE ingests ADD COLUMN IF NOT EXISTS earliest_event TIMESTAMPTZ;
 ALTER TABLE reports ADD COLUMN IF NOT EXISTS lake_seq BIGINT;
 ALTER TABLE reports ADD COLUMN IF NOT EXISTS lake_ingest VARCHAR;
 ALTER TABLE reports ADD COLUMN IF NOT EXISTS as_known_on TIMESTAMPTZ;
@@ -90,6 +91,15 @@ def lake_mark(
     return (0, None) if row is None else (int(row[0]), str(row[1]))
 
 
+def ingest_floors(con: duckdb.DuckDBPyConnection) -> tuple[tuple[int, int], ...]:
+    """(seq, earliest event in µs) of every ingest that added events, oldest first."""
+    rows = con.execute(
+        "SELECT seq, epoch_us(earliest_event) FROM ingests "
+        "WHERE earliest_event IS NOT NULL ORDER BY seq"
+    ).fetchall()
+    return tuple((int(a), int(b)) for a, b in rows)
+
+
 def known_ingests(con: duckdb.DuckDBPyConnection, known_on: datetime) -> tuple[str, ...]:
     """The ingests that had finished at `known_on`: their events are what was known then."""
     rows = con.execute(
@@ -108,11 +118,17 @@ def record_late_events(
 ) -> None:
     """Count, per built report, the events of ingest `seq` (in `files`) that could change it.
 
-    Runs in the transaction that writes the ingest's ledger rows, so the counts exist exactly
-    when the ingest does. Only this ingest's files are read.
+    Also records the ingest's earliest event (a snapshot after it is no longer valid). Runs in
+    the transaction that writes the ingest's ledger rows, so both exist exactly when the
+    ingest does. Only this ingest's files are read.
     """
     if not files:
         return
+    con.execute(
+        f"UPDATE ingests SET earliest_event = (SELECT min(occurred_at) FROM {_files_sql(files)}) "
+        "WHERE ingest_id = ?",
+        [ingest_id],
+    )
     con.execute(
         "INSERT INTO late_events "
         "SELECT r.id, ?, count(*) FROM reports r "
@@ -149,6 +165,17 @@ def migrate_lineage(con: duckdb.DuckDBPyConnection, layout: HomeLayout) -> None:
     conservatively as 12:00 UTC after its last day (the latest local midnight of any zone).
     """
     con.execute(LINEAGE_SCHEMA_SQL)
+    unnumbered = [
+        str(r[0]) for r in con.execute("SELECT ingest_id FROM ingests WHERE seq IS NULL").fetchall()
+    ]
+    files = event_files(layout)
+    if unnumbered and files:
+        con.execute(
+            "UPDATE ingests SET earliest_event = e.earliest FROM (SELECT ingest_id, "
+            f"min(occurred_at) AS earliest FROM {_files_sql(files)} GROUP BY ingest_id) e "
+            "WHERE ingests.ingest_id = e.ingest_id AND ingests.ingest_id IN (SELECT unnest(?))",
+            [unnumbered],
+        )
     con.execute(
         "UPDATE ingests SET seq = o.n FROM (SELECT ingest_id, "
         "(SELECT coalesce(max(seq), 0) FROM ingests) + row_number() OVER "
@@ -176,7 +203,6 @@ def migrate_lineage(con: duckdb.DuckDBPyConnection, layout: HomeLayout) -> None:
         "WHERE id IN (SELECT unnest(?))",
         [old],
     )
-    files = event_files(layout)
     if not files:
         return
     con.execute(

@@ -90,7 +90,7 @@ def build_registered(
             done = complete_report(store, report, rows)
         if progress:
             progress("done", 3, 3)
-        with store.connect() as con:
+        with store.connect(read_only=True) as con:  # published by complete_report
             return with_lineage(con, [done])[0]
     except ReconError as exc:
         return fail_report(store, report, exc.code, str(exc))

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from recon.core.config import BillingZones
 from recon.core.errors import BadInputError
 from recon.core.timezones import from_micros
-from recon.home.lineage import known_ingests, lake_mark
+from recon.home.lineage import ingest_floors, known_ingests, lake_mark
 from recon.home.store import Store
-from recon.reports.model import Report, ReportRequest
+from recon.reports.model import LakeMark, Report, ReportRequest
 from recon.reports.usage import period_day_tables
 
 
@@ -47,14 +47,16 @@ def begin_lineage(
 ) -> ReportRequest:
     """Record on `report` the lake it is about to be computed from; the request to compute.
 
-    For an "as known on" request only the ingests that had finished by then are read.
+    For an "as known on" request only the ingests that had finished by then are read (and no
+    snapshot is used); otherwise the lake's mark lets the usage start from a snapshot.
     """
     with store.connect() as con:
         seq, ingest = lake_mark(con, request.as_known_on)
         known = known_ingests(con, request.as_known_on) if request.as_known_on is not None else None
+        lake = LakeMark(seq, ingest_floors(con)) if known is None else None
         con.execute(
             "UPDATE reports SET lake_seq = ?, lake_ingest = ?, as_known_on = ?, "
             "changes_before = ? WHERE id = ?",
             [seq, ingest, request.as_known_on, changes_before(report, request, zones), report.id],
         )
-    return replace(request, known_ingests=known)
+    return replace(request, known_ingests=known, lake=lake)

@@ -25,6 +25,18 @@ SORT_KEYS = {
 
 
 @dataclass(frozen=True)
+class LakeMark:
+    """The lake a build reads: its version, and each ingest's (seq, earliest event µs).
+
+    Snapshots of assignment state (§8) are valid only while no later ingest brought an event
+    before their instant; this is what that is judged from.
+    """
+
+    seq: int
+    floors: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
 class ReportRequest:
     """What a caller asks for; validated by `validate_request`."""
 
@@ -38,6 +50,8 @@ class ReportRequest:
     as_known_on: datetime | None = None
     # Set by the build from `as_known_on`: only these ingests' events are read (None: all).
     known_ingests: tuple[str, ...] | None = None
+    # Set by the build when the whole lake is read: lets the usage start from a snapshot.
+    lake: LakeMark | None = None
 
 
 @dataclass

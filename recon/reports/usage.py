@@ -10,6 +10,7 @@ import os
 import shutil
 import tempfile
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +40,7 @@ from recon.home.store import sql_literal
 from recon.ingest.catalog import load_catalog
 from recon.ingest.lake import lake_fingerprint, lake_rows, scan_known_events
 from recon.reports.model import ReportRequest
+from recon.reports.snapshots import plan_snapshots
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,7 +176,8 @@ def report_usage(
         zones = zones.forced(request.timezone)
     tables = period_day_tables(request, zones)
     cutoff = max(t.end for t in tables.values())
-    scoped_events = events.filter(pl.col("occurred_at").dt.epoch("us") < cutoff)
+    plan = plan_snapshots(layout, request, catalog, tables)  # §8: from a snapshot if valid
+    scoped_events = plan.events(events, cutoff)
     _check_catalog(scoped_events, catalog)
     if engine is not None and engine.name == "spark" and request.known_ingests is None:
         # ("as known on" reads a subset of the lake: computed embedded, as point in time is)
@@ -186,14 +189,16 @@ def report_usage(
     # name), each slice's usage written to Parquet as it is done: the memory the rules need
     # follows the slice, and the roll-up reads the parts from disk.
     if lake_rows(layout) <= config.engine_slice_events():
-        whole = _zoned_slice(scoped_events, catalog, zones, tables, now)
-        return finished_usage(whole, ordered=False).collect(engine="in-memory")
+        whole = _zoned_slice(scoped_events, catalog, zones, tables, now, plan.collect)
+        rows = finished_usage(whole, ordered=False).collect(engine="in-memory")
+        plan.save()
+        return rows
     folder = usage_folder(layout)
     try:
         chunks = customer_slices(scoped_events, layout, folder)
         parts, keys = [], []
         for number, chunk in enumerate(chunks):
-            part = slice_usage(chunk, catalog, zones, tables, now)
+            part = slice_usage(chunk, catalog, zones, tables, now, sink=plan.collect)
             keys.append(part.name_keys)
             path = folder / f"part-{number:04d}.parquet"
             part.rows.write_parquet(path, compression="lz4", statistics=False)
@@ -201,6 +206,7 @@ def report_usage(
             del part
         shutil.rmtree(folder / "events", ignore_errors=True)
         names = partner_names(pl.concat(keys).lazy()).collect(engine="in-memory")
+        plan.save()
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -279,14 +285,17 @@ def slice_usage(
     zones: BillingZones,
     tables: dict[str, DayTable],
     now: datetime,
+    *,
+    sink: Callable[[pl.DataFrame], None] | None = None,
 ) -> SliceUsage:
     """The engine's kernel: some customers' events → their USER usage (rules §3-§5).
 
     Every event of a customer must be in `events` (a customer never straddles two slices);
     `tables` is `period_day_tables` of the request. Both the embedded slice loop and a
-    distributed runner call this, so no billing rule is written twice.
+    distributed runner call this, so no billing rule is written twice. `sink` is handed the
+    slice's intervals (snapshots keep the state at month boundaries from them).
     """
-    zoned = _zoned_slice(events, catalog, zones, tables, now).collect(engine="in-memory")
+    zoned = _zoned_slice(events, catalog, zones, tables, now, sink).collect(engine="in-memory")
     keys = partner_name_keys(zoned.lazy()).collect(engine="in-memory")
     rows = finished_usage(zoned.lazy(), ordered=False).collect(engine="in-memory")
     return SliceUsage(rows, keys)
@@ -298,9 +307,12 @@ def _zoned_slice(
     zones: BillingZones,
     tables: dict[str, DayTable],
     now: datetime,
+    sink: Callable[[pl.DataFrame], None] | None = None,
 ) -> pl.LazyFrame:
     """`zoned_usage` of some customers' events (intervals collected once, zones looked up)."""
     intervals = unordered_intervals(events, catalog)
+    if sink is not None:
+        sink(intervals)
     customers = intervals.select("customer_org_id", "partner_org_id").unique()
     zone_map = customer_zones(customers, zones)
     present = set(zone_map["zone"].unique().to_list())

@@ -267,7 +267,7 @@ def test_a_full_disk_while_writing_the_ledger_takes_the_moved_files_back(tmp_pat
     rc.ingest([_two_day_log(tmp_path / "logs", "first.csv", "a")])
     before = _lake(tmp_path / "home")
 
-    def full(layout: object, ledger: object) -> None:
+    def full(layout: object, ledger: object, events: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(staging, "_write_ledger", full)

@@ -1,0 +1,199 @@
+"""Snapshots of assignment state at UTC month boundaries (§8): an optimisation, never a truth.
+
+The rules engine (§3) is a state machine whose whole state, per conflict group, is the one
+assignment open at an instant (or none): its key, its start, the attributes of the ASSIGN that
+opened it and that event's id. So the state at instant X, "after every event before X", is
+the set of intervals with `start < X` and `end` null or `>= X`. Replaying that state as one
+ASSIGN per open interval (at its original start, with its original id and attributes),
+followed by the lake's events from X on, gives exactly the intervals the full history gives
+for everything that overlaps `[X, ...)`; a period starting at or after X only ever reads those
+(attribute harmonisation and proration look only at intervals that overlap the period). The
+lake is partitioned by UTC event date, so the files before X are not read at all.
+
+A snapshot is a Parquet file `lake/snapshots/state-<date>-v<seq>-<catalog>.parquet`: its
+instant, the lake version it was computed from, and a digest of the catalog (which decides
+BASE or ADDON). It is valid while the catalog is the same and no later ingest brought an event
+before its instant (`ingests.earliest_event`): a late event invalidates that snapshot and
+every later one. Snapshots are written as a by-product of building a RECONCILIATION report
+(the state at each month boundary of its period), atomically; invalid ones are removed when
+the next build looks for one. "As known on" and point-in-time builds read the full history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from recon.core.timezones import DayTable, from_micros, to_micros
+from recon.engine.intervals import INTERVAL_SCHEMA
+from recon.home.files import write_parquet_atomically
+from recon.home.layout import HomeLayout, event_files
+from recon.ingest.lake import event_schema, scan_event_files
+from recon.reports.model import LakeMark, ReportRequest
+
+_NAME = re.compile(r"^state-(\d{4}-\d{2}-\d{2})-v(\d+)-([0-9a-f]{16})\.parquet$")
+
+
+def snapshot_folder(layout: HomeLayout) -> Path:
+    """Where a home keeps its snapshots of assignment state."""
+    return layout.root / "lake" / "snapshots"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One stored snapshot: its file, instant (µs, a UTC month start), lake version, catalog."""
+
+    path: Path
+    instant: int
+    seq: int
+    catalog: str
+
+    def valid_for(self, lake: LakeMark, catalog: str) -> bool:
+        """Same catalog, and no ingest after it brought an event before its instant."""
+        return (
+            self.catalog == catalog
+            and self.seq <= lake.seq
+            and all(earliest >= self.instant for seq, earliest in lake.floors if seq > self.seq)
+        )
+
+
+def catalog_digest(catalog: pl.DataFrame) -> str:
+    """A stable digest of the catalog's content (its row order does not matter)."""
+    text = catalog.sort(catalog.columns).write_csv()
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def stored_snapshots(layout: HomeLayout) -> list[Snapshot]:
+    """The snapshots in the home, oldest instant first."""
+    found = []
+    for path in sorted(snapshot_folder(layout).glob("state-*.parquet")):
+        named = _NAME.match(path.name)
+        if named:
+            day = datetime.fromisoformat(named.group(1)).replace(tzinfo=UTC)
+            found.append(Snapshot(path, to_micros(day), int(named.group(2)), named.group(3)))
+    return sorted(found, key=lambda s: (s.instant, s.seq))
+
+
+def month_starts(low: int, high: int) -> list[int]:
+    """The UTC month starts X (µs) with `low <= X <= high`."""
+    first = from_micros(low)
+    year, month = first.year, first.month
+    if from_micros(low) != datetime(year, month, 1, tzinfo=UTC):
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    found = []
+    while (x := to_micros(datetime(year, month, 1, tzinfo=UTC))) <= high:
+        found.append(x)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return found
+
+
+def _month_floor(instant: int) -> int:
+    day = from_micros(instant)
+    return to_micros(datetime(day.year, day.month, 1, tzinfo=UTC))
+
+
+def open_at(intervals: pl.DataFrame, instant: int) -> pl.DataFrame:
+    """The state after every event before `instant`: the intervals open then."""
+    at = from_micros(instant)
+    return intervals.filter(
+        (pl.col("start") < at) & (pl.col("end").is_null() | (pl.col("end") >= at))
+    ).select([pl.col(c).cast(t) for c, t in INTERVAL_SCHEMA.items()])
+
+
+def replayed_events(state: pl.LazyFrame) -> pl.LazyFrame:
+    """A snapshot's open intervals as the ASSIGN events that opened them (lake columns)."""
+    carried = {"event_id": "opened_by", "occurred_at": "start"}
+    columns = []
+    for name, dtype in event_schema().items():
+        if name == "action":
+            columns.append(pl.lit("ASSIGN", pl.String).alias(name))
+        elif name in carried:
+            columns.append(pl.col(carried[name]).cast(dtype).alias(name))
+        elif name in INTERVAL_SCHEMA:
+            columns.append(pl.col(name).cast(dtype))
+        else:
+            columns.append(pl.lit(None, dtype).alias(name))
+    return state.select(columns)
+
+
+def _files_from(layout: HomeLayout, instant: int) -> list[Path]:
+    """The lake files that may hold events at or after `instant` (by UTC event date)."""
+    first = from_micros(instant).date().isoformat()
+    return [f for f in event_files(layout) if f.parent.name.split("=", 1)[1] >= first]
+
+
+@dataclass
+class SnapshotPlan:
+    """Which snapshot a usage computation starts from, and which ones it leaves behind."""
+
+    layout: HomeLayout
+    lake: LakeMark | None = None
+    catalog: str = ""
+    base: Snapshot | None = None
+    boundaries: list[int] = field(default_factory=list)
+    _open: dict[int, list[pl.DataFrame]] = field(default_factory=dict)
+
+    def events(self, events: pl.LazyFrame, cutoff: int) -> pl.LazyFrame:
+        """The events the period needs: all before `cutoff`, or the base's state and later."""
+        before = pl.col("occurred_at").dt.epoch("us") < cutoff
+        if self.base is None:
+            return events.filter(before)
+        later = scan_event_files(_files_from(self.layout, self.base.instant)).filter(
+            (pl.col("occurred_at").dt.epoch("us") >= self.base.instant) & before
+        )
+        state = replayed_events(pl.scan_parquet(self.base.path, schema=INTERVAL_SCHEMA))
+        return pl.concat([state, later], how="vertical")
+
+    @property
+    def collect(self) -> Callable[[pl.DataFrame], None] | None:
+        """What the kernel hands each slice's intervals to (None: nothing to keep)."""
+        return self._keep if self.boundaries else None
+
+    def _keep(self, intervals: pl.DataFrame) -> None:
+        for instant in self.boundaries:
+            self._open.setdefault(instant, []).append(open_at(intervals, instant))
+
+    def save(self) -> None:
+        """Write the state at each boundary (after the whole computation succeeded)."""
+        if self.lake is None or not self._open:
+            return
+        folder = snapshot_folder(self.layout)
+        folder.mkdir(parents=True, exist_ok=True)
+        for instant, parts in sorted(self._open.items()):
+            day = from_micros(instant).date().isoformat()
+            name = f"state-{day}-v{self.lake.seq}-{self.catalog}.parquet"
+            write_parquet_atomically(pl.concat(parts, how="vertical"), folder / name)
+        self._open.clear()
+
+
+def plan_snapshots(
+    layout: HomeLayout, request: ReportRequest, catalog: pl.DataFrame, tables: dict[str, DayTable]
+) -> SnapshotPlan:
+    """The newest valid snapshot at or before the period's start, and the boundaries to keep.
+
+    Only for builds that read the whole lake (`request.lake` is set); invalid snapshots are
+    removed here (the caller holds the writer lock).
+    """
+    if request.lake is None or request.category != "RECONCILIATION":
+        return SnapshotPlan(layout)
+    digest = catalog_digest(catalog)
+    start = min(t.start for t in tables.values())
+    cutoff = max(t.end for t in tables.values())
+    valid = []
+    for snapshot in stored_snapshots(layout):
+        if snapshot.valid_for(request.lake, digest):
+            valid.append(snapshot)
+        elif snapshot.catalog == digest or snapshot.seq > request.lake.seq:
+            snapshot.path.unlink(missing_ok=True)  # a late event invalidated it
+    usable = [s for s in valid if s.instant <= start]
+    base = max(usable, key=lambda s: (s.instant, s.seq)) if usable else None
+    have = {s.instant for s in valid}
+    low = max(_month_floor(start), base.instant + 1 if base else _month_floor(start))
+    boundaries = [x for x in month_starts(low, cutoff) if x not in have]
+    return SnapshotPlan(layout, request.lake, digest, base, boundaries)
