@@ -14,7 +14,7 @@ export TZ := UTC
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-spark demo test test-thorough check format lock sample golden notebook bench bench-http bench-lake bench-spark clean
+.PHONY: help install install-spark demo test test-thorough check format lock sample golden notebook bench bench-http bench-lake bench-spark bench-history clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -98,6 +98,9 @@ bench-lake: install ## Ingest ~120M events month by month, then run October over
 
 bench-spark: install install-spark ## Time --engine spark (local[1], local[2]) against embedded at 1M subjects
 	$(BIN)/python -m benchmarks.spark
+
+bench-history: install ## Month 24 vs month 2 of a 24-month lake (50k subjects): snapshots keep it flat
+	$(BIN)/python -m benchmarks.history
 
 golden: install ## Regenerate tests/e2e/golden/ on purpose (review the diff before committing)
 	RECON_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/e2e/test_golden.py

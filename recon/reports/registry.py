@@ -226,12 +226,13 @@ def register_report(
             as_of=(request.as_of or created) if request.category == "POINT_IN_TIME" else None,
             created=created,
             status="IN_PROGRESS",
+            as_known_on=request.as_known_on,
         )
         BUILDING.add(report.id)  # until build_registered ends, whatever its outcome
         con.execute(
             "INSERT INTO reports (id, type, category, billing_start_date, billing_end_date, "
-            "sub_partner_org_id, timezone, as_of, created, status, errors, pid, builder) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'IN_PROGRESS', '[]', ?, ?)",
+            "sub_partner_org_id, timezone, as_of, created, status, errors, pid, builder, "
+            "as_known_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'IN_PROGRESS', '[]', ?, ?, ?)",
             [
                 report.id,
                 report.type,
@@ -244,6 +245,7 @@ def register_report(
                 report.created,
                 os.getpid(),
                 process_token(),
+                request.as_known_on,  # the conflict rule tells it apart from now on
             ],
         )
     return report
@@ -276,6 +278,7 @@ def delete_report(store: Store, report_id: str) -> Report:
             )
         with transaction(con):
             reconciliations = delete_reconciliation_rows(con, "report_id = ?", [report_id])
+            con.execute("DELETE FROM late_events WHERE report_id = ?", [report_id])
             con.execute("DELETE FROM reports WHERE id = ?", [report_id])
             point_report_rows(con, store.layout)
     report_rows_path(store.layout, report_id).unlink(missing_ok=True)

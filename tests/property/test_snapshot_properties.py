@@ -94,11 +94,14 @@ def _usage(rc: Recon, request: ReportRequest, *, snapshots: bool) -> pl.DataFram
     st.sampled_from(MONTHS),
     st.integers(1, 2),
     st.sampled_from(ZONES),
+    st.booleans(),
 )
 def test_a_period_from_a_snapshot_equals_the_full_recomputation(
-    rows, built, held_back, first, months, zone
+    rows, built, held_back, first, months, zone, sliced
 ):
     with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as patch:
+        if sliced:  # the large-lake path: slices of customers, usage spilled to Parquet
+            patch.setenv("RECON_SLICE_EVENTS", "7")
         folder = Path(tmp)
         late = [r for i, r in enumerate(rows) if i in held_back]
         early = [r for i, r in enumerate(rows) if i not in held_back]
