@@ -168,8 +168,8 @@ def migrate_lineage(con: duckdb.DuckDBPyConnection, layout: HomeLayout) -> None:
     unnumbered = [
         str(r[0]) for r in con.execute("SELECT ingest_id FROM ingests WHERE seq IS NULL").fetchall()
     ]
-    files = event_files(layout)
-    if unnumbered and files:
+    files = event_files(layout) if unnumbered else []  # read the lake only when migrating
+    if files:
         con.execute(
             "UPDATE ingests SET earliest_event = e.earliest FROM (SELECT ingest_id, "
             f"min(occurred_at) AS earliest FROM {_files_sql(files)} GROUP BY ingest_id) e "
@@ -203,6 +203,7 @@ def migrate_lineage(con: duckdb.DuckDBPyConnection, layout: HomeLayout) -> None:
         "WHERE id IN (SELECT unnest(?))",
         [old],
     )
+    files = files or event_files(layout)
     if not files:
         return
     con.execute(

@@ -21,12 +21,12 @@ from recon.core.errors import ReconError
 from recon.home.store import Store
 from recon.ingest.run import Progress
 from recon.reports.lineage import begin_lineage, check_known_on
-from recon.reports.staleness import with_lineage
 from recon.reports.model import Report, ReportRequest
 from recon.reports.registry import BUILDING, fail_report, register_report
 from recon.reports.request import validate_request
 from recon.reports.rollup import rolled_up_report
 from recon.reports.scope import check_sub_partner
+from recon.reports.staleness import with_lineage
 from recon.reports.usage import UsageCache, report_usage
 from recon.reports.writer import complete_report
 

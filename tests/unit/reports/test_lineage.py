@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, date, datetime
 
 import duckdb
@@ -190,7 +191,11 @@ def test_as_known_on_in_the_future_is_refused(rc):
 
 def test_a_home_from_before_lineage_is_migrated_and_its_reports_judged(rc, write_csv, monkeypatch):
     report = rc.create_report(OCTOBER)
-    con = duckdb.connect(str(rc.layout.store))
+    home = rc.home.parent / "old-home"  # a copy, made standalone as an earlier version left it
+    shutil.copytree(rc.home, home)
+    shutil.rmtree(home / ".store")
+    (home / "recon.duckdb").chmod(0o644)
+    con = duckdb.connect(str(home / "recon.duckdb"))
     for view in ("reconciliation_lineage", "report_lineage", "report_staleness"):
         con.execute(f"DROP VIEW {view}")
     con.execute("DROP TABLE late_events")
@@ -204,7 +209,7 @@ def test_a_home_from_before_lineage_is_migrated_and_its_reports_judged(rc, write
     ):
         con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     con.close()
-    old = Recon(rc.home)
+    old = Recon(home)
     assert old.get_report(report.id).lake_seq is None  # a reader does not migrate
     late = _ingest_at(
         old,
@@ -212,5 +217,5 @@ def test_a_home_from_before_lineage_is_migrated_and_its_reports_judged(rc, write
         "2026-11-22T09:00:00Z",
         _late(write_csv, "x1", occurred_at="2026-10-05T00:00:00Z"),
     )
-    seen = Recon(rc.home).get_report(report.id)
+    seen = Recon(home).get_report(report.id)
     assert (seen.lake_seq, seen.late_events, seen.late_since_ingest) == (1, 1, late)
