@@ -91,6 +91,23 @@ def test_a_late_event_makes_october_stale_and_recon_run_rebuilds_it(tmp_path, la
     assert third.stdout.count("(reused)") == 4
 
 
+def test_the_second_monthly_run_that_brings_the_late_event_rebuilds_in_one_go(tmp_path, late_logs):
+    home = tmp_path / "home"
+    assert run(home, "run", "--month", "2026-10", "--logs", str(SAMPLE)).returncode == 4
+    again = run(home, "run", "--month", "2026-10", "--logs", str(late_logs), "--json", env=LATER)
+    assert again.returncode == 4, again.stderr
+    outcome = json.loads(again.stdout)
+    assert (outcome["ingest"]["rowsRead"], outcome["ingest"]["accepted"]) == (1, 1)
+    late_ingest = outcome["ingest"]["ingestId"]
+    assert [
+        (o["type"], o["reused"], o["rebuilt"].split(" (was ")[0]) for o in outcome["reports"]
+    ] == [
+        (t, False, f"1 late event since ingest {late_ingest}")
+        for t in ("PARTNER", "CUSTOMER", "LOCATION", "USER")
+    ]
+    assert set(_totals(home).values()) == {"86484.622692"}
+
+
 def test_keep_stale_reuses_loudly_and_the_reconciliation_is_marked(tmp_path, late_logs):
     home = tmp_path / "home"
     vendor = ["--vendor-dir", str(REPO / "data" / "vendor")]
