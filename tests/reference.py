@@ -111,6 +111,8 @@ def reference_quantities(
         if total == 0:
             continue
         micros = round(total * 1_000_000)  # round() on a Fraction is half-to-even
+        if micros == 0:  # a row whose quantity rounds to 0.000000 is left out (rules §5)
+            continue
         text = f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
         nonzero = sorted(d for d, q in days.items() if q > 0)
         result[row] = (total, text, nonzero[0], nonzero[-1])
