@@ -85,8 +85,9 @@ sample: install ## Regenerate data/sample and its vendor reports in data/vendor 
 	$(BIN)/recon generate data/sample --start 2026-09-01 --end 2026-10-31 --subjects 3000 --seed 7 \
 		--vendor-month 2026-10 --vendor-dir data/vendor
 
-bench: install ## Time the monthly pipeline at 100k, 1M, 10M subjects vs floor and naive peers, then bench-http
+bench: install ## The month at 100k, 1M, 10M subjects vs its floors and a naive script; then history and HTTP
 	$(BIN)/python -m benchmarks.run $(if $(SCALES),--scales $(SCALES))
+	$(MAKE) bench-history
 	$(MAKE) bench-http
 
 HTTP_SECONDS ?= 30

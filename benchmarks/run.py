@@ -115,7 +115,7 @@ def run_process(
     wall = time.perf_counter() - started
     _LAST_CPU[0] = usage.ru_utime + usage.ru_stime
     code = process.returncode
-    if code not in (0, 1):
+    if code not in (0, 1, 4):  # 4: recon run built the reports and had no vendor files
         tail = (errors or out).strip().splitlines()[-2:]
         console.print(f"[red]{' '.join(argv[-4:])} exited {code}:[/] {' | '.join(tail)}")
     return wall, usage.ru_maxrss / 1024, code, out

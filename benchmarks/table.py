@@ -37,6 +37,11 @@ def markdown(results: dict[str, object]) -> str:
         "|---:|---|---:|---:|---:|---:|",
     ]
     for r in results["ratios"]:  # type: ignore[attr-defined]
+        if "run_over_output_floor" not in r:  # a results file of the earlier bench
+            lines.append(
+                f"| {r['scale']:,} | {r['zone']} | engine / floor {r['engine_over_floor']}x |"
+            )
+            continue
         lines.append(
             f"| {r['scale']:,} | {r['zone']} | {r['run_over_output_floor']}x | "
             f"{r['user_over_user_floor']}x | {_ratio(r.get('naive_over_user'))} | "
