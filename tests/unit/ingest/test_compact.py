@@ -107,3 +107,15 @@ def test_a_merged_folder_left_before_the_swap_is_discarded(fragmented):
     assert _stored(fragmented).equals(before)  # readers never look there
     fragmented.compact()
     assert _stored(fragmented).equals(before)
+
+
+def test_events_ingested_again_after_compaction_are_duplicates_not_new_rows(fragmented, tmp_path):
+    """The id index is rebuilt from the compacted files: nothing is stored twice."""
+    fragmented.compact()
+    before = _stored(fragmented).height
+    again = tmp_path / "again.csv"  # another file (another digest) holding stored events
+    lines = (SAMPLE / "events-2026-09-01.csv").read_text().splitlines(keepends=True)
+    again.write_text("".join(lines[:50]))
+    result = fragmented.ingest([again])
+    assert (result.rows_read, result.accepted, result.duplicates) == (49, 0, 49)
+    assert _stored(fragmented).height == before
