@@ -159,14 +159,10 @@ def typed_rollup_sql(
 
 def rollup_sql(report_type: ReportType, category: Category, report_date: str | None = None) -> str:
     """`typed_rollup_sql` with every column as text, in contract order (not neutralised)."""
-    columns = []
-    for column in report_contract(report_type, category).names:
-        if column == "QUANTITY":
-            columns.append(f"{sql_text(column)} AS {column}")
-        elif column in _DAY_COLUMNS:
-            columns.append(f"{_DATE.format(d=column)} AS {column}")
-        else:
-            columns.append(column)
+    columns = [
+        f"{text_sql(c, neutralise=False)} AS {c}"
+        for c in report_contract(report_type, category).names
+    ]
     typed = typed_rollup_sql(report_type, category, report_date)
     return f"SELECT {', '.join(columns)} FROM ({typed}) AS typed"
 
