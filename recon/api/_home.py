@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -25,6 +26,19 @@ if TYPE_CHECKING:
     from recon.ingest.compact import CompactResult
     from recon.ingest.run import Progress
     from recon.reports.usage import UsageCache
+
+
+def _migrate_codes(layout: HomeLayout) -> None:
+    """Give the lake files of an earlier recon their id codes (once), saying so on stderr."""
+    from recon.ingest.codes_migrate import migrate_lake_codes  # noqa: PLC0415
+
+    log = logging.getLogger("recon.migrate")
+
+    def notice(step: str, number: int, total: int) -> None:
+        if number in (1, total) or number % 50 == 0:
+            log.warning("recon: one-time lake migration, %s (%d of %d)", step, number, total)
+
+    migrate_lake_codes(layout, notice)
 
 
 class HomeFace:
@@ -89,6 +103,8 @@ class HomeFace:
                         from recon.ingest.compact import recover_compaction  # noqa: PLC0415
 
                         recover_compaction(self.layout)
+                    if self.layout.events.is_dir() and not self.layout.codes_complete.is_file():
+                        _migrate_codes(self.layout)  # a lake an earlier recon wrote
                     yield
                 finally:
                     self._locked = False

@@ -27,11 +27,16 @@ REPORT_TYPES: tuple[ReportType, ...] = ("PARTNER", "CUSTOMER", "LOCATION", "USER
 CATEGORIES: tuple[Category, ...] = ("RECONCILIATION", "POINT_IN_TIME")
 
 # A declared dtype → its Polars type (`dtype_of`); Polars loads only when a frame is checked.
-_DTYPE_NAMES: Final = {"string": "String", "int64": "Int64", "datetime_utc": "Datetime"}
+_DTYPE_NAMES: Final = {
+    "string": "String",
+    "int64": "Int64",
+    "uint32": "UInt32",
+    "datetime_utc": "Datetime",
+}
 
 
 def dtype_of(name: str) -> pl.DataType:
-    """The Polars type of a declared dtype (`string`, `int64`, `datetime_utc`)."""
+    """The Polars type of a declared dtype (`string`, `int64`, `uint32`, `datetime_utc`)."""
     import polars as pl  # noqa: PLC0415 - reading a report's status must not load Polars
 
     if name == "datetime_utc":

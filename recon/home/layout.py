@@ -32,6 +32,16 @@ class HomeLayout:
         return self.root / "lake" / "derived"
 
     @property
+    def codes(self) -> Path:
+        """The dictionaries of the lake's integer id codes (`recon.ingest.codes`)."""
+        return self.root / "lake" / "codes"
+
+    @property
+    def codes_complete(self) -> Path:
+        """The marker that every lake file carries its id codes (no migration left to do)."""
+        return self.codes / "lake-coded"
+
+    @property
     def reports(self) -> Path:
         """Completed report CSVs."""
         return self.root / "reports"

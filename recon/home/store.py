@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from recon.core.contracts import events_contract
 from recon.home import snapshot
 from recon.home.columns import COLUMN_ORDERS_SQL
 from recon.home.files import write_with
@@ -196,20 +197,24 @@ def _migrate_report_rows(con: duckdb.DuckDBPyConnection, layout: HomeLayout) -> 
 
 
 # Empty stand-ins for the lake views while a folder has no files yet.
+_SQL_TYPES = {"string": "VARCHAR", "int64": "BIGINT", "uint32": "UINTEGER"}
 _EMPTY_VIEWS = {
-    "events": "SELECT NULL::VARCHAR AS event_id, NULL::TIMESTAMPTZ AS occurred_at, "
-    "NULL::VARCHAR AS action, NULL::VARCHAR AS partner_org_id, NULL::VARCHAR AS partner_name, "
-    "NULL::VARCHAR AS subscription_id, NULL::VARCHAR AS sub_partner_org_id, "
-    "NULL::VARCHAR AS customer_org_id, NULL::VARCHAR AS customer_external_id, "
-    "NULL::VARCHAR AS location_id, NULL::VARCHAR AS user_id, NULL::VARCHAR AS subscriber_id, "
-    "NULL::VARCHAR AS workspace_id, NULL::VARCHAR AS package, NULL::VARCHAR AS sku, "
-    "NULL::VARCHAR AS license_id, NULL::VARCHAR AS source_file, NULL::BIGINT AS source_row, "
-    "NULL::VARCHAR AS ingest_id, NULL::DATE AS event_date WHERE false",
     "quarantine": "SELECT NULL::VARCHAR AS ingest_id, NULL::VARCHAR AS source_file, "
     "NULL::VARCHAR AS source_sha256, NULL::BIGINT AS source_row, NULL::VARCHAR AS event_id, "
     "NULL::VARCHAR AS reason, NULL::VARCHAR AS detail, NULL::VARCHAR AS original, "
     "NULL::TIMESTAMPTZ AS quarantined_at WHERE false",
+    "id_codes": "SELECT NULL::VARCHAR AS dictionary, NULL::UINTEGER AS code, "
+    "NULL::VARCHAR AS value WHERE false",
 }
+
+
+def _empty_events_sql() -> str:
+    """The `events` view of an empty lake: the columns of `schemas/events.yaml`, no rows."""
+    columns = [
+        f"NULL::{_SQL_TYPES.get(c.dtype, 'TIMESTAMPTZ')} AS {c.name}"
+        for c in events_contract().columns
+    ]
+    return f"SELECT {', '.join(columns)}, NULL::DATE AS event_date WHERE false"
 
 
 @contextmanager
@@ -244,12 +249,20 @@ def _lake_views(layout: HomeLayout, *, temp: bool = False) -> list[str]:
             f"FROM read_parquet({glob}, hive_partitioning = true, union_by_name = true)"
         )
     else:
-        statements.append(f"{view} events AS {_EMPTY_VIEWS['events']}")
+        statements.append(f"{view} events AS {_empty_events_sql()}")
     if any(layout.quarantine.glob("*.parquet")):
         glob = sql_literal(layout.quarantine / "*.parquet")
         statements.append(f"{view} quarantine AS SELECT * FROM read_parquet({glob})")
     else:
         statements.append(f"{view} quarantine AS {_EMPTY_VIEWS['quarantine']}")
+    if any(layout.codes.glob("dictionary=*/codes-*.parquet")):
+        glob = sql_literal(layout.codes / "dictionary=*" / "codes-*.parquet")
+        statements.append(
+            f"{view} id_codes AS SELECT dictionary, code, value "
+            f"FROM read_parquet({glob}, hive_partitioning = true)"
+        )
+    else:
+        statements.append(f"{view} id_codes AS {_EMPTY_VIEWS['id_codes']}")
     for name in ("intervals", "anomalies"):
         path = layout.derived / f"{name}.parquet"
         if path.exists():

@@ -31,6 +31,8 @@ import polars as pl
 
 from recon.home.files import fsync_dir, write_parquet_atomically
 from recon.home.layout import HomeLayout
+from recon.ingest.codes import compact_dictionaries
+from recon.ingest.codes_migrate import migrate_lake_codes
 from recon.ingest.lake import event_schema, scan_event_files
 
 Progress = Callable[[str, int, int], None]  # as ingest's progress
@@ -134,8 +136,13 @@ def _compact_partition(layout: HomeLayout, partition: Path, files: list[Path]) -
 
 
 def compact_lake(layout: HomeLayout, progress: Progress | None = None) -> CompactResult:
-    """Merge each partition's part files into one; the caller holds the writer lock."""
+    """Merge each partition's part files into one; the caller holds the writer lock.
+
+    Every column is carried, the id codes too (a lake an earlier recon wrote gets them
+    first); each dictionary's files are merged into one as well, codes unchanged.
+    """
     recover_compaction(layout)
+    migrate_lake_codes(layout, progress)
     result = CompactResult()
     partitions = sorted(p for p in layout.events.glob("event_date=*") if p.is_dir())
     result.partitions = len(partitions)
@@ -152,6 +159,7 @@ def compact_lake(layout: HomeLayout, progress: Progress | None = None) -> Compac
         else:
             result.files_after += len(files)
     shutil.rmtree(_jobs(layout), ignore_errors=True)
+    compact_dictionaries(layout)
     if progress:
         progress("done", len(partitions), len(partitions))
     return result

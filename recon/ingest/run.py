@@ -27,6 +27,8 @@ from recon.home.layout import HomeLayout, event_files
 from recon.home.store import Store
 from recon.ingest import events as ev
 from recon.ingest.catalog import load_catalog
+from recon.ingest.codes import CodeBook, code_columns
+from recon.ingest.codes_migrate import migrate_lake_codes
 from recon.ingest.idindex import EventIdIndex, id_hashes
 from recon.ingest.lake import (
     QUARANTINE_SCHEMA,
@@ -124,15 +126,21 @@ def _chunks(
 
 
 def _store_accepted(
-    accepted: pl.DataFrame, folder: Path, ingest_id: str, part: str
+    accepted: pl.DataFrame, folder: Path, ingest_id: str, part: str, book: CodeBook
 ) -> list[tuple[Path, pl.DataFrame]]:
-    """Write accepted rows into the lake, one file per event date; (file, its event ids)."""
+    """Write accepted rows into the lake, one file per event date; (file, its event ids).
+
+    The rows' codes are assigned (and their new texts' dictionary files written) first.
+    """
     contract = events_contract()
-    typed = accepted.with_columns(
+    schema = event_schema()
+    coded = set(code_columns())
+    texts = accepted.with_columns(
         ingest_id=pl.lit(ingest_id),
         source_file=pl.col("_source_file"),
         source_row=pl.col("_source_row").cast(pl.Int64),
-    ).select([pl.col(c).cast(t) for c, t in event_schema().items()])
+    ).select([pl.col(c).cast(t) for c, t in schema.items() if c not in coded])
+    typed = book.encode(texts).select([pl.col(c).cast(t) for c, t in schema.items()])
     contract.validate(typed.head(0) if typed.is_empty() else typed)
     dated = typed.with_columns(_date=pl.col("occurred_at").dt.date())
     written = []
@@ -199,7 +207,7 @@ def _store_quarantine(
 def clear_leftovers(layout: HomeLayout) -> int:
     """Remove temporary files an interrupted writer left behind; they were never published."""
     removed = 0
-    for folder in (layout.events, layout.quarantine, layout.derived, layout.reports):
+    for folder in (layout.events, layout.quarantine, layout.derived, layout.codes, layout.reports):
         if folder.exists():
             for leftover in folder.rglob(".*.tmp"):
                 leftover.unlink(missing_ok=True)
@@ -237,6 +245,7 @@ def ingest_paths(
         with Store(layout).connect():
             pass
         recover_staged(layout)
+        migrate_lake_codes(layout)
     except Exception as exc:
         if is_disk_full(exc):
             raise _disk_full(exc, layout) from exc
@@ -284,6 +293,7 @@ def _ingest_into(
     # the whole lake: only the files that may hold its ids are read (linear ingest). Staged
     # files of this ingest join the index as they are written.
     known = EventIdIndex.of(event_files(layout))
+    book = CodeBook(layout)
     for number, chunk in enumerate(_chunks(sources, result, settings, progress)):
         part = f"{staging.ingest_id}-{number:05d}"
         ids = (
@@ -308,7 +318,7 @@ def _ingest_into(
             [
                 (path, stored_ids.select(id_hashes(pl.col("event_id")))[:, 0])
                 for path, stored_ids in _store_accepted(
-                    accepted, staging.events, staging.ingest_id, part
+                    accepted, staging.events, staging.ingest_id, part, book
                 )
             ]
         )

@@ -1,0 +1,260 @@
+"""Integer codes for the lake's id columns, assigned once at ingest and kept beside the lake.
+
+Every stored event carries, beside each text column X of `CODED_COLUMNS`, a column `X_code`
+(UInt32, never null) with `dictionary[X_code] == X`, so the rules can group, sort and join
+integers and turn them back into text only for the rows a report writes. user_id and
+workspace_id share the `subject` dictionary; the empty string is a text like any other.
+
+A dictionary is a chain of Parquet files `lake/codes/dictionary=<name>/codes-<first>-<end>.parquet`
+(codes first..end-1, columns `code`, `value`, in code order), appended to by the single writer
+(who holds the home lock). A batch's new texts get the next codes and their file is written
+(atomically, flushed) before any lake row using them is staged: a killed ingest can leave
+codes whose rows never arrived (harmless: the next ingest finds those texts and reuses their
+codes), never a row whose code is unknown, and a text never gets a second code.
+Codes are never reassigned: compaction and migration copy them, `compact_dictionaries` only
+merges a chain's files into one holding the same codes.
+
+Readers list the lake's files before loading the dictionaries: a file listed then was coded
+by dictionary files written before it, so every code it holds decodes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Final
+
+import polars as pl
+
+from recon.home.files import fsync_dir, write_parquet_atomically
+from recon.home.layout import HomeLayout, event_files
+
+CODED_COLUMNS: Final[dict[str, str]] = {  # lake text column -> dictionary name
+    "customer_org_id": "customer",
+    "user_id": "subject",
+    "workspace_id": "subject",
+    "package": "package",
+    "location_id": "location",
+    "license_id": "license",
+    "partner_org_id": "partner",
+    "partner_name": "partner_name",
+    "subscription_id": "subscription",
+    "sub_partner_org_id": "sub_partner",
+    "customer_external_id": "customer_external",
+    "subscriber_id": "subscriber",
+}
+DICTIONARIES: Final[tuple[str, ...]] = tuple(dict.fromkeys(CODED_COLUMNS.values()))
+CODE_TYPE: Final = pl.UInt32()
+_FILE = re.compile(r"^codes-(\d{10})-(\d{10})\.parquet$")
+_ATTEMPTS = 5
+
+
+def code_column(column: str) -> str:
+    """The code column beside a text column: `customer_org_id` -> `customer_org_id_code`."""
+    return f"{column}_code"
+
+
+def code_columns() -> list[str]:
+    """Every code column of a stored event, in `CODED_COLUMNS` order."""
+    return [code_column(c) for c in CODED_COLUMNS]
+
+
+def dictionary_folder(layout: HomeLayout, name: str) -> Path:
+    """Where one dictionary's files live."""
+    return layout.codes / f"dictionary={name}"
+
+
+def _chain(folder: Path) -> tuple[list[tuple[int, int, Path]], list[Path]]:
+    """The files that hold codes 0..n-1 once each, in order, and the stale ones.
+
+    A file whose codes another (merged) file already holds is stale: a merge was cut short
+    before it removed its inputs. A gap means a file was lost, which nothing here can mend.
+    """
+    ranges = []
+    for path in folder.glob("codes-*.parquet") if folder.is_dir() else ():
+        match = _FILE.match(path.name)
+        if match:
+            ranges.append((int(match[1]), int(match[2]), path))
+    ranges.sort(key=lambda r: (r[0], -r[1]))
+    chain: list[tuple[int, int, Path]] = []
+    stale: list[Path] = []
+    covered = 0
+    for first, end, path in ranges:
+        if end <= covered:
+            stale.append(path)
+        elif first == covered:
+            chain.append((first, end, path))
+            covered = end
+        else:
+            raise RuntimeError(
+                f"the {folder.name} dictionary is broken: codes {covered}..{first - 1} are "
+                f"missing (next file {path.name}); restore lake/codes from a backup"
+            )
+    return chain, stale
+
+
+def _read_dictionary(layout: HomeLayout, name: str) -> pl.Series:
+    folder = dictionary_folder(layout, name)
+    for attempt in range(_ATTEMPTS):
+        chain, _ = _chain(folder)
+        if not chain:
+            return pl.Series(name, [], pl.String())
+        try:
+            values = pl.scan_parquet([p for _, _, p in chain]).select("value").collect()
+        except FileNotFoundError:  # a merge replaced the files between listing and reading
+            if attempt == _ATTEMPTS - 1:
+                raise
+            continue
+        series = values.to_series().rename(name)
+        if series.len() != chain[-1][1]:
+            raise RuntimeError(f"the {name} dictionary's files hold {series.len()} codes")
+        return series
+    raise AssertionError("unreachable")
+
+
+def load_dictionaries(
+    layout: HomeLayout, names: Iterable[str] | None = None
+) -> dict[str, pl.Series]:
+    """Dictionary name -> its texts (String) where position == code (codes dense 0..n-1).
+
+    All dictionaries by default. List the lake's files (`scan_events`) first, then load:
+    every code in a file listed before is then known.
+    """
+    return {name: _read_dictionary(layout, name) for name in names or DICTIONARIES}
+
+
+def lake_has_codes(layout: HomeLayout) -> bool:
+    """Whether every lake file carries every code column (read from the Parquet footers)."""
+    return all(file_has_codes(f) for f in event_files(layout))
+
+
+def file_has_codes(path: Path) -> bool:
+    """Whether one lake file carries every code column."""
+    return set(code_columns()) <= set(pl.read_parquet_schema(path))
+
+
+class CodeBook:
+    """The dictionaries as the writer (holding the home lock) extends them; texts -> codes."""
+
+    def __init__(self, layout: HomeLayout) -> None:
+        self.layout = layout
+        self._known: dict[str, pl.DataFrame] = {}  # name -> value, code (code == position)
+
+    def _table(self, name: str) -> pl.DataFrame:
+        if name not in self._known:
+            _, stale = _chain(dictionary_folder(self.layout, name))
+            for path in stale:
+                path.unlink(missing_ok=True)
+            values = _read_dictionary(self.layout, name)
+            self._known[name] = pl.DataFrame(
+                {"value": values, "code": pl.int_range(values.len(), dtype=CODE_TYPE, eager=True)}
+            )
+        return self._known[name]
+
+    def _extend(self, name: str, values: pl.DataFrame) -> pl.DataFrame:
+        """Codes for `values` (distinct texts), new ones assigned and written first."""
+        table = self._table(name)
+        new = values.join(table, on="value", how="anti")
+        if new.height:
+            start = table.height
+            end = start + new.height
+            if end > 2**32:
+                raise RuntimeError(f"the {name} dictionary is full (2^32 codes)")
+            new = new.with_columns(code=pl.int_range(start, end, dtype=CODE_TYPE))
+            folder = dictionary_folder(self.layout, name)
+            write_parquet_atomically(
+                new.select("code", "value"), folder / f"codes-{start:010d}-{end:010d}.parquet"
+            )
+            table = self._known[name] = pl.concat([table, new], how="vertical")
+        return values.join(table, on="value", how="inner")
+
+    def encode(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """`frame` with `X_code` beside each coded text column X it has; new texts get codes.
+
+        The codes of new texts are on disk before this returns, so the caller may store rows.
+        """
+        for name in DICTIONARIES:
+            columns = [c for c, d in CODED_COLUMNS.items() if d == name and c in frame.columns]
+            if not columns:
+                continue
+            values = pl.concat(
+                [frame.select(pl.col(c).alias("value")) for c in columns], how="vertical"
+            ).unique(maintain_order=True)
+            codes = self._extend(name, values)
+            for column in columns:
+                frame = frame.join(
+                    codes.rename({"value": column, "code": code_column(column)}),
+                    on=column,
+                    how="left",
+                    maintain_order="left",
+                )
+        return frame
+
+
+def compact_dictionaries(layout: HomeLayout) -> int:
+    """Merge each dictionary's files into one holding the same codes; the caller holds the lock.
+
+    The merged file is written before its inputs are removed; a kill between the two leaves
+    stale inputs that every reader skips and the next writer removes. Returns files merged.
+    """
+    merged = 0
+    for name in DICTIONARIES:
+        folder = dictionary_folder(layout, name)
+        chain, stale = _chain(folder)
+        for path in stale:
+            path.unlink(missing_ok=True)
+        if len(chain) < 2:
+            continue
+        whole = pl.read_parquet([p for _, _, p in chain])
+        write_parquet_atomically(whole, folder / f"codes-{0:010d}-{chain[-1][1]:010d}.parquet")
+        for _, _, path in chain:
+            path.unlink(missing_ok=True)
+        fsync_dir(folder)
+        merged += len(chain)
+    return merged
+
+
+def verify_codes(layout: HomeLayout) -> list[str]:
+    """What is wrong with the lake's codes (nothing: an empty list).
+
+    Every dictionary holds each text once and codes 0..n-1 in order; every lake file has
+    every code column; every lake row's code decodes to the text beside it.
+    """
+    problems: list[str] = []
+    tables: dict[str, pl.LazyFrame] = {}
+    for name in DICTIONARIES:
+        chain, _ = _chain(dictionary_folder(layout, name))
+        stored = (
+            pl.read_parquet([p for _, _, p in chain])
+            if chain
+            else pl.DataFrame(schema={"code": CODE_TYPE, "value": pl.String()})
+        )
+        if not stored["code"].equals(pl.int_range(stored.height, dtype=CODE_TYPE, eager=True)):
+            problems.append(f"dictionary {name}: codes are not 0..{stored.height - 1} in order")
+        if stored["value"].n_unique() != stored.height:
+            twice = stored.filter(pl.col("value").is_duplicated())["value"].unique().sort()
+            problems.append(f"dictionary {name}: texts with two codes: {twice.head(5).to_list()}")
+        tables[name] = stored.lazy()
+    files = event_files(layout)
+    uncoded = [f.name for f in files if not file_has_codes(f)]
+    if uncoded:
+        problems.append(f"{len(uncoded)} lake files lack code columns, e.g. {uncoded[0]}")
+        return problems
+    if not files:
+        return problems
+    lake = pl.scan_parquet(files, hive_partitioning=False)
+    for column, name in CODED_COLUMNS.items():
+        bad = (
+            lake.select(column, code=pl.col(code_column(column)))
+            .join(tables[name], on="code", how="left")
+            .filter(pl.col("value").is_null() | (pl.col("value") != pl.col(column)))
+            .collect()
+        )
+        if bad.height:
+            first = bad.row(0, named=True)
+            problems.append(
+                f"{bad.height} rows of {column} do not decode to their text, e.g. code "
+                f"{first['code']} -> {first['value']!r} beside {first[column]!r}"
+            )
+    return problems
