@@ -1,0 +1,228 @@
+"""Integer codes for the lake's ids: assigned at ingest, stable, shared, migrated, compacted."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from recon.api import Recon
+from recon.core.resources import schema_dir
+from recon.home.layout import HomeLayout, event_files
+from recon.ingest.codes import (
+    CODED_COLUMNS,
+    code_column,
+    code_columns,
+    dictionary_folder,
+    file_has_codes,
+    lake_has_codes,
+    load_dictionaries,
+    verify_codes,
+)
+from recon.ingest.codes_migrate import migrate_lake_codes
+from recon.ingest.lake import scan_events
+from recon.reports.model import ReportRequest
+from tests.conftest import SAMPLE, raw_row
+
+
+def old_format(layout: HomeLayout) -> None:
+    """Make a lake look written by a recon without codes: no code columns, no dictionaries."""
+    for path in event_files(layout):
+        pl.read_parquet(path, hive_partitioning=False).drop(code_columns()).write_parquet(path)
+    shutil.rmtree(layout.codes)
+
+
+def decoded(layout: HomeLayout) -> pl.DataFrame:
+    """Each lake row's ids as its codes decode them (event_id beside)."""
+    lake = scan_events(layout).collect()
+    words = load_dictionaries(layout)
+    return pl.DataFrame(
+        [lake["event_id"]]
+        + [words[d].gather(lake[code_column(c)]).alias(c) for c, d in CODED_COLUMNS.items()]
+    ).sort("event_id")
+
+
+def codes_of(layout: HomeLayout, column: str) -> dict[str, int]:
+    """A column's text -> code, as stored in the lake."""
+    rows = scan_events(layout).select(column, code_column(column)).unique().collect()
+    return dict(rows.iter_rows())
+
+
+def test_the_code_columns_are_declared_in_the_events_contract():
+    raw = yaml.safe_load((schema_dir() / "events.yaml").read_text(encoding="utf-8"))
+    declared = {
+        c["name"]: (c["dtype"], c["dictionary"]) for c in raw["columns"] if "dictionary" in c
+    }
+    assert declared == {f"{c}_code": ("uint32", d) for c, d in CODED_COLUMNS.items()}
+    assert code_column("customer_org_id") == "customer_org_id_code"
+
+
+def test_every_row_carries_codes_that_decode_to_its_texts(home, write_csv):
+    rc = Recon(home)
+    rc.ingest(
+        [
+            write_csv(
+                "a.csv",
+                [
+                    raw_row(event_id="e1", customer_org_id="C1", user_id="u1"),
+                    raw_row(event_id="e2", customer_org_id="C2", user_id="", workspace_id="u1"),
+                    raw_row(event_id="e3", customer_org_id="C1", user_id="u2", location_id=""),
+                ],
+            )
+        ]
+    )
+    lake = scan_events(rc.layout).collect()
+    assert {lake.schema[code_column(c)] for c in CODED_COLUMNS} == {pl.UInt32()}
+    assert lake.select(pl.col(code_columns()).null_count().sum()).row(0) == (0,) * 12
+    words = load_dictionaries(rc.layout)
+    assert sorted(words) == sorted(set(CODED_COLUMNS.values()))
+    assert words["customer"].to_list() == ["C1", "C2"]
+    # user_id and workspace_id share one dictionary; the empty string is a text like any other.
+    assert sorted(words["subject"].to_list()) == ["", "u1", "u2"]
+    assert sorted(words["location"].to_list()) == ["", "L1"]
+    assert words["subject"].dtype == pl.String()
+    assert decoded(rc.layout).equals(lake.select("event_id", *CODED_COLUMNS).sort("event_id"))
+    assert lake_has_codes(rc.layout)
+    assert verify_codes(rc.layout) == []
+    subjects = codes_of(rc.layout, "user_id")
+    assert codes_of(rc.layout, "workspace_id")["u1"] == subjects["u1"]
+    assert load_dictionaries(rc.layout, ["package"])["package"].to_list() == ["WEBEX_CALLING"]
+
+
+def test_a_text_keeps_its_code_across_ingests_and_gets_no_second_one(home, write_csv):
+    rc = Recon(home)
+    rc.ingest([write_csv("a.csv", [raw_row(event_id="e1", user_id="u1", customer_org_id="C1")])])
+    first = codes_of(rc.layout, "user_id") | codes_of(rc.layout, "customer_org_id")
+    rc.ingest(
+        [
+            write_csv(
+                "b.csv",
+                [
+                    raw_row(event_id="e2", user_id="u9", customer_org_id="C9"),
+                    raw_row(event_id="e3", user_id="u1", customer_org_id="C1"),
+                ],
+            )
+        ]
+    )
+    after = codes_of(rc.layout, "user_id") | codes_of(rc.layout, "customer_org_id")
+    assert {k: after[k] for k in first} == first
+    words = load_dictionaries(rc.layout, ["subject", "customer"])
+    assert words["subject"].to_list() == ["u1", "", "u9"]  # "" from workspace_id
+    assert words["customer"].to_list() == ["C1", "C9"]
+    rc.ingest([write_csv("a.csv", [raw_row(event_id="e1", user_id="u1", customer_org_id="C1")])])
+    assert load_dictionaries(rc.layout, ["subject"])["subject"].to_list() == ["u1", "", "u9"]
+    assert verify_codes(rc.layout) == []
+
+
+def test_an_empty_home_has_empty_dictionaries_and_an_id_codes_view(home):
+    rc = Recon(home)
+    rc.ensure_home()
+    assert load_dictionaries(rc.layout)["subject"].to_list() == []
+    assert verify_codes(rc.layout) == []
+    assert rc.sql("SELECT count(*) AS n FROM id_codes")["n"].to_list() == [0]
+    assert "customer_org_id_code" in rc.sql("SELECT * FROM events").columns
+
+
+def test_sql_users_decode_codes_through_the_id_codes_view(rc):
+    rows = rc.sql(
+        "SELECT DISTINCT e.customer_org_id, c.value FROM events e JOIN id_codes c "
+        "ON c.dictionary = 'customer' AND c.code = e.customer_org_id_code ORDER BY 1"
+    )
+    assert rows.rows() == [("C1", "C1"), ("C2", "C2"), ("C3", "C3")]
+
+
+def test_a_dictionary_with_a_missing_file_is_refused_not_misread(rc):
+    folder = dictionary_folder(rc.layout, "subject")
+    (only,) = folder.glob("*.parquet")  # one ingest: one file, codes 0..n-1
+    only.rename(only.with_name(only.name.replace("codes-0000000000-", "codes-0000000001-")))
+    with pytest.raises(RuntimeError, match=r"codes 0\.\.0 are missing"):
+        load_dictionaries(rc.layout, ["subject"])
+
+
+@pytest.fixture
+def two_ingests(tmp_path: Path) -> Recon:
+    rc = Recon(tmp_path / "home")
+    files = sorted(SAMPLE.iterdir())
+    rc.ingest(files[: len(files) // 2])
+    rc.ingest(files[len(files) // 2 :])
+    return rc
+
+
+def test_compaction_carries_the_codes_and_merges_each_dictionary(two_ingests):
+    rc = two_ingests
+    before = decoded(rc.layout)
+    subjects = codes_of(rc.layout, "user_id")
+    assert len(list(dictionary_folder(rc.layout, "subject").iterdir())) == 2
+    rc.compact()
+    assert verify_codes(rc.layout) == []
+    assert codes_of(rc.layout, "user_id") == subjects
+    assert decoded(rc.layout).equals(before)
+    for name in set(CODED_COLUMNS.values()):
+        assert len(list(dictionary_folder(rc.layout, name).glob("*.parquet"))) == 1, name
+
+
+def test_a_merge_cut_short_leaves_stale_files_that_readers_skip_and_writers_remove(two_ingests):
+    rc = two_ingests
+    folder = dictionary_folder(rc.layout, "subject")
+    parts = sorted(folder.glob("*.parquet"))
+    words = load_dictionaries(rc.layout, ["subject"])["subject"]
+    merged = folder / f"codes-0000000000-{words.len():010d}.parquet"
+    pl.read_parquet(parts).write_parquet(merged)  # the merge's new file; inputs not removed yet
+    assert load_dictionaries(rc.layout, ["subject"])["subject"].equals(words)
+    assert verify_codes(rc.layout) == []
+    assert rc.sql("SELECT count(*) AS n FROM id_codes WHERE dictionary = 'subject'").item() > 0
+    rc.ingest([SAMPLE])  # a writer: all duplicates, and the stale inputs are removed
+    assert sorted(folder.glob("*.parquet")) == [merged]
+    assert verify_codes(rc.layout) == []
+
+
+def test_a_lake_without_codes_is_migrated_by_the_first_writer(two_ingests):
+    rc = two_ingests
+    report = rc.create_report(
+        ReportRequest(type="USER", start=date(2026, 10, 1), end=date(2026, 10, 31))
+    )
+    expected = Path(report.csv_path or "").read_text(encoding="utf-8")
+    texts = scan_events(rc.layout).drop(code_columns()).collect().sort("event_id")
+    old_format(rc.layout)
+    assert not lake_has_codes(rc.layout)
+    problems = verify_codes(rc.layout)
+    assert len(problems) == 1
+    assert f"{len(event_files(rc.layout))} lake files lack code columns" in problems[0]
+    rc.delete_report(report.id)
+    again = Recon(rc.home).create_report(
+        ReportRequest(type="USER", start=date(2026, 10, 1), end=date(2026, 10, 31))
+    )
+    assert lake_has_codes(rc.layout)
+    assert verify_codes(rc.layout) == []
+    assert Path(again.csv_path or "").read_text(encoding="utf-8") == expected
+    assert scan_events(rc.layout).drop(code_columns()).collect().sort("event_id").equals(texts)
+    assert migrate_lake_codes(rc.layout) == 0  # done once: the marker says so
+
+
+def test_a_migration_cut_short_goes_on_where_it_stopped(two_ingests):
+    rc = two_ingests
+    old_format(rc.layout)
+    files = event_files(rc.layout)
+    assert len(files) > 3
+    rc.layout.codes_complete.unlink(missing_ok=True)
+
+    class StopError(Exception):
+        pass
+
+    def stop_at_third(step: str, number: int, total: int) -> None:
+        if number == 3:
+            raise StopError(step)
+
+    with pytest.raises(StopError):
+        migrate_lake_codes(rc.layout, stop_at_third)
+    assert [f for f in files if file_has_codes(f)] == files[:2]
+    assert not rc.layout.codes_complete.exists()
+    steps: list[tuple[int, int]] = []
+    assert migrate_lake_codes(rc.layout, lambda _, n, t: steps.append((n, t))) == len(files) - 2
+    assert steps[-1] == (len(files) - 2, len(files) - 2)
+    assert verify_codes(rc.layout) == []
+    assert rc.layout.codes_complete.is_file()
