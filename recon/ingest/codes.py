@@ -135,61 +135,74 @@ def file_has_codes(path: Path) -> bool:
 
 
 class CodeBook:
-    """The dictionaries as the writer (holding the home lock) extends them; texts -> codes."""
+    """The dictionaries as the writer (holding the home lock) extends them; texts -> codes.
+
+    Each dictionary is held as a Polars `Categories` mapping of its own, seeded with the
+    stored texts in code order, so its physical ids are the codes and a text not seen yet
+    gets the next one; encoding a column is one cast, without a join per batch.
+    """
 
     def __init__(self, layout: HomeLayout) -> None:
         self.layout = layout
-        self._known: dict[str, pl.DataFrame] = {}  # name -> value, code (code == position)
+        self._seeds: dict[str, pl.Series] = {}  # name -> its texts as Categorical: keeps the map
+        self._counts: dict[str, int] = {}  # name -> codes stored in its files
 
-    def _table(self, name: str) -> pl.DataFrame:
-        if name not in self._known:
+    def _dtype(self, name: str) -> pl.DataType:
+        if name not in self._seeds:
             _, stale = _chain(dictionary_folder(self.layout, name))
             for path in stale:
                 path.unlink(missing_ok=True)
             values = _read_dictionary(self.layout, name)
-            self._known[name] = pl.DataFrame(
-                {"value": values, "code": pl.int_range(values.len(), dtype=CODE_TYPE, eager=True)}
-            )
-        return self._known[name]
+            seed = values.cast(pl.Categorical(pl.Categories.random()))
+            expected = pl.int_range(values.len(), dtype=CODE_TYPE, eager=True)
+            if not seed.to_physical().equals(expected, check_names=False):
+                raise RuntimeError(f"the {name} dictionary could not be loaded in code order")
+            self._seeds[name] = seed
+            self._counts[name] = values.len()
+        return self._seeds[name].dtype
 
-    def _extend(self, name: str, values: pl.DataFrame) -> pl.DataFrame:
-        """Codes for `values` (distinct texts), new ones assigned and written first."""
-        table = self._table(name)
-        new = values.join(table, on="value", how="anti")
-        if new.height:
-            start = table.height
-            end = start + new.height
-            if end > 2**32:
-                raise RuntimeError(f"the {name} dictionary is full (2^32 codes)")
-            new = new.with_columns(code=pl.int_range(start, end, dtype=CODE_TYPE))
-            folder = dictionary_folder(self.layout, name)
-            write_parquet_atomically(
-                new.select("code", "value"), folder / f"codes-{start:010d}-{end:010d}.parquet"
+    def _store_new(self, name: str, coded: pl.DataFrame, columns: list[str]) -> None:
+        """Write the texts that got codes in this frame to the dictionary's next file."""
+        start = self._counts[name]
+        new = (
+            pl.concat(
+                [
+                    coded.select(value=pl.col(c), code=pl.col(code_column(c)))
+                    .filter(pl.col("code") >= start)
+                    .unique("code")
+                    for c in columns
+                ],
+                how="vertical",
             )
-            table = self._known[name] = pl.concat([table, new], how="vertical")
-        return values.join(table, on="value", how="inner")
+            .unique("code")
+            .sort("code")
+        )
+        if new.is_empty():
+            return
+        end = start + new.height
+        if new["code"][-1] != end - 1:
+            raise RuntimeError(f"the {name} dictionary got codes that are not {start}..{end - 1}")
+        folder = dictionary_folder(self.layout, name)
+        write_parquet_atomically(
+            new.select("code", "value"), folder / f"codes-{start:010d}-{end:010d}.parquet"
+        )
+        self._counts[name] = end
 
     def encode(self, frame: pl.DataFrame) -> pl.DataFrame:
         """`frame` with `X_code` beside each coded text column X it has; new texts get codes.
 
         The codes of new texts are on disk before this returns, so the caller may store rows.
         """
+        present = {c: d for c, d in CODED_COLUMNS.items() if c in frame.columns}
+        coded = frame.with_columns(
+            pl.col(c).cast(self._dtype(d)).to_physical().alias(code_column(c))
+            for c, d in present.items()
+        )
         for name in DICTIONARIES:
-            columns = [c for c, d in CODED_COLUMNS.items() if d == name and c in frame.columns]
-            if not columns:
-                continue
-            values = pl.concat(
-                [frame.select(pl.col(c).alias("value")) for c in columns], how="vertical"
-            ).unique(maintain_order=True)
-            codes = self._extend(name, values)
-            for column in columns:
-                frame = frame.join(
-                    codes.rename({"value": column, "code": code_column(column)}),
-                    on=column,
-                    how="left",
-                    maintain_order="left",
-                )
-        return frame
+            columns = [c for c, d in present.items() if d == name]
+            if columns:
+                self._store_new(name, coded, columns)
+        return coded
 
 
 def compact_dictionaries(layout: HomeLayout) -> int:

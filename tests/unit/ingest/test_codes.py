@@ -97,6 +97,8 @@ def test_a_text_keeps_its_code_across_ingests_and_gets_no_second_one(home, write
     rc = Recon(home)
     rc.ingest([write_csv("a.csv", [raw_row(event_id="e1", user_id="u1", customer_org_id="C1")])])
     first = codes_of(rc.layout, "user_id") | codes_of(rc.layout, "customer_org_id")
+    subjects = load_dictionaries(rc.layout, ["subject"])["subject"].to_list()
+    assert sorted(subjects) == ["", "u1"]  # "" from workspace_id
     rc.ingest(
         [
             write_csv(
@@ -111,10 +113,10 @@ def test_a_text_keeps_its_code_across_ingests_and_gets_no_second_one(home, write
     after = codes_of(rc.layout, "user_id") | codes_of(rc.layout, "customer_org_id")
     assert {k: after[k] for k in first} == first
     words = load_dictionaries(rc.layout, ["subject", "customer"])
-    assert words["subject"].to_list() == ["u1", "", "u9"]  # "" from workspace_id
+    assert words["subject"].to_list() == [*subjects, "u9"]  # the old codes kept, one new
     assert words["customer"].to_list() == ["C1", "C9"]
     rc.ingest([write_csv("a.csv", [raw_row(event_id="e1", user_id="u1", customer_org_id="C1")])])
-    assert load_dictionaries(rc.layout, ["subject"])["subject"].to_list() == ["u1", "", "u9"]
+    assert load_dictionaries(rc.layout, ["subject"])["subject"].to_list() == [*subjects, "u9"]
     assert verify_codes(rc.layout) == []
 
 
