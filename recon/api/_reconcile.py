@@ -140,7 +140,7 @@ class ReconcileFace(ReportsFace):
         from recon.core.timezones import day_table, to_micros  # noqa: PLC0415
         from recon.ingest.lake import scan_events, scan_quarantine  # noqa: PLC0415
         from recon.reconcile.explain import explained  # noqa: PLC0415
-        from recon.reports.usage import customer_zones  # noqa: PLC0415
+        from recon.reports.zones import customer_zones  # noqa: PLC0415
 
         if end < start:
             raise BadInputError(f"--end {end} is before --start {start}", hint="swap them")

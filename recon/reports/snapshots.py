@@ -31,9 +31,11 @@ from pathlib import Path
 import polars as pl
 
 from recon.core.timezones import DayTable, from_micros, to_micros
+from recon.engine.coded import CODED
 from recon.engine.intervals import INTERVAL_SCHEMA
 from recon.home.files import write_parquet_atomically
 from recon.home.layout import HomeLayout, event_files
+from recon.ingest.codes import code_column
 from recon.ingest.lake import event_schema, scan_event_files
 from recon.reports.model import LakeMark, ReportRequest
 
@@ -98,24 +100,37 @@ def _month_floor(instant: int) -> int:
     return to_micros(datetime(day.year, day.month, 1, tzinfo=UTC))
 
 
-def open_at(intervals: pl.DataFrame, instant: int) -> pl.DataFrame:
-    """The state after every event before `instant`: the intervals open then."""
+def code_schema() -> dict[str, pl.DataType]:
+    """The code columns a snapshot keeps beside the text (lake names, `code_column`)."""
+    return {code_column(c): pl.UInt32() for c in CODED}
+
+
+def open_rows(intervals: pl.DataFrame, instant: int) -> pl.DataFrame:
+    """The intervals open at `instant` (text or coded): the state after every event before it."""
     at = from_micros(instant)
     return intervals.filter(
         (pl.col("start") < at) & (pl.col("end").is_null() | (pl.col("end") >= at))
-    ).select([pl.col(c).cast(t) for c, t in INTERVAL_SCHEMA.items()])
+    )
+
+
+def open_at(intervals: pl.DataFrame, instant: int) -> pl.DataFrame:
+    """`open_rows` as a snapshot keeps them: the interval columns, and codes where present."""
+    schema = {**INTERVAL_SCHEMA, **code_schema()}
+    rows = open_rows(intervals, instant)
+    return rows.select([pl.col(c).cast(t) for c, t in schema.items() if c in rows.columns])
 
 
 def replayed_events(state: pl.LazyFrame) -> pl.LazyFrame:
     """A snapshot's open intervals as the ASSIGN events that opened them (lake columns)."""
     carried = {"event_id": "opened_by", "occurred_at": "start"}
+    present = state.collect_schema()
     columns = []
     for name, dtype in event_schema().items():
         if name == "action":
             columns.append(pl.lit("ASSIGN", pl.String).alias(name))
         elif name in carried:
             columns.append(pl.col(carried[name]).cast(dtype).alias(name))
-        elif name in INTERVAL_SCHEMA:
+        elif name in present:
             columns.append(pl.col(name).cast(dtype))
         else:
             columns.append(pl.lit(None, dtype).alias(name))
@@ -137,7 +152,16 @@ class SnapshotPlan:
     catalog: str = ""
     base: Snapshot | None = None
     boundaries: list[int] = field(default_factory=list)
+    # Coded intervals → text intervals with their codes (set by a coded computation).
+    decode: Callable[[pl.DataFrame], pl.DataFrame] | None = None
     _open: dict[int, list[pl.DataFrame]] = field(default_factory=dict)
+
+    @property
+    def has_codes(self) -> bool:
+        """Whether `events` gives every event its codes (no base, or a base that kept them)."""
+        if self.base is None:
+            return True
+        return set(code_schema()) <= set(pl.read_parquet_schema(self.base.path))
 
     def events(self, events: pl.LazyFrame, cutoff: int) -> pl.LazyFrame:
         """The events the period needs: all before `cutoff`, or the base's state and later."""
@@ -147,7 +171,8 @@ class SnapshotPlan:
         later = scan_event_files(_files_from(self.layout, self.base.instant)).filter(
             (pl.col("occurred_at").dt.epoch("us") >= self.base.instant) & before
         )
-        state = replayed_events(pl.scan_parquet(self.base.path, schema=INTERVAL_SCHEMA))
+        schema = {**INTERVAL_SCHEMA, **(code_schema() if self.has_codes else {})}
+        state = replayed_events(pl.scan_parquet(self.base.path, schema=schema))
         return pl.concat([state, later], how="vertical")
 
     @property
@@ -156,8 +181,13 @@ class SnapshotPlan:
         return self._keep if self.boundaries else None
 
     def _keep(self, intervals: pl.DataFrame) -> None:
+        coded = intervals.schema["customer_org_id"] != pl.String()
         for instant in self.boundaries:
-            self._open.setdefault(instant, []).append(open_at(intervals, instant))
+            rows = open_rows(intervals, instant)
+            if coded:
+                assert self.decode is not None, "coded intervals need the plan's decode"
+                rows = self.decode(rows)
+            self._open.setdefault(instant, []).append(open_at(rows, instant))
 
     def save(self) -> None:
         """Write the state at each boundary (after the whole computation succeeded)."""
@@ -168,7 +198,10 @@ class SnapshotPlan:
         for instant, parts in sorted(self._open.items()):
             day = from_micros(instant).date().isoformat()
             name = f"state-{day}-v{self.lake.seq}-{self.catalog}.parquet"
-            write_parquet_atomically(pl.concat(parts, how="vertical"), folder / name)
+            # Codes are kept only if every slice had them (a slice may have taken the text path).
+            common = [c for c in parts[0].columns if all(c in p.columns for p in parts)]
+            state = pl.concat([p.select(common) for p in parts], how="vertical")
+            write_parquet_atomically(state, folder / name)
         self._open.clear()
 
 

@@ -32,13 +32,17 @@ from recon.core.config import BillingZones
 from recon.core.engines import DEFAULT_SPARK_MASTER, EngineSettings
 from recon.core.errors import BadInputError
 from recon.core.timezones import DayTable
+from recon.engine.coded import CODED, CodedIds
 from recon.engine.intervals import RULE_COLUMNS
 from recon.engine.proration import USAGE_SCHEMA, partner_names
 from recon.home.layout import HomeLayout, event_files
+from recon.ingest.codes import code_column
 from recon.ingest.lake import event_schema, lake_rows
+from recon.reports.coded import lake_ids
 from recon.reports.usage import SpilledUsage, Usage, slice_usage, usage_folder
 
 if TYPE_CHECKING:
+    from pyspark import Broadcast
     from pyspark.sql import SparkSession
     from pyspark.sql.types import StructType
 
@@ -159,14 +163,25 @@ def spark_usage(
     cutoff = max(t.end for t in tables.values())
     parallelism = session.sparkContext.defaultParallelism
     buckets = bucket_count(lake_rows(layout), config.engine_slice_events(), parallelism)
+    ids = lake_ids(layout)  # after listing the files: every code in them decodes
+    # With codes, Spark reads each coded column's code (unsigned 32-bit, which Spark reads as
+    # a long) under the text column's name; the kernel runs on them as embedded does.
+    read = {c: schema[c] for c in RULE_COLUMNS}
+    if ids is not None:
+        read = {c: schema[c] for c in RULE_COLUMNS if c not in CODED}
+        read |= {code_column(c): pl.Int64() for c in CODED}
+    columns = [F.col(code_column(c)).alias(c) if c in CODED else F.col(c) for c in RULE_COLUMNS]
     events = (
-        session.read.schema(_spark_schema({c: schema[c] for c in RULE_COLUMNS}))
+        session.read.schema(_spark_schema(read))
         .parquet(*(_uri(f) for f in files))
-        .select(*RULE_COLUMNS)
+        .select(*(columns if ids is not None else RULE_COLUMNS))
         .where(F.col("occurred_at") < F.timestamp_micros(F.lit(cutoff)))
         .repartition(buckets, "customer_org_id")  # one bucket of customers per partition
     )
-    kernel = partial(_bucket_usage, catalog=catalog, zones=zones, tables=tables, now=now)
+    shared = session.sparkContext.broadcast(ids) if ids is not None else None
+    kernel = partial(
+        _bucket_usage, catalog=catalog, zones=zones, tables=tables, now=now, ids=shared
+    )
     result = events.mapInArrow(kernel, _spark_schema(_OUT_SCHEMA))
     result = result.persist(StorageLevel.MEMORY_AND_DISK)  # two writes, one computation
     folder = usage_folder(layout)
@@ -206,6 +221,7 @@ def _bucket_usage(
     zones: BillingZones,
     tables: dict[str, DayTable],
     now: datetime,
+    ids: Broadcast[CodedIds] | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """One bucket's events (a Spark partition) → its usage rows and its partner-name keys.
 
@@ -216,9 +232,11 @@ def _bucket_usage(
     if not chunks:
         return
     schema = event_schema()
+    if ids is not None:
+        schema |= dict.fromkeys(CODED, pl.UInt32())
     events = pl.DataFrame(pa.Table.from_batches(chunks)).lazy()
     events = events.select([pl.col(c).cast(schema[c]) for c in RULE_COLUMNS])
-    part = slice_usage(events, catalog, zones, tables, now)
+    part = slice_usage(events, catalog, zones, tables, now, ids=ids.value if ids else None)
     out = pl.concat(
         [part.rows.with_columns(pl.lit(None, pl.String()).alias(_KEY)), part.name_keys],
         how="diagonal_relaxed",

@@ -25,6 +25,7 @@ from recon.core.config import BillingZones
 from recon.core.engines import EngineSettings
 from recon.core.errors import BadInputError
 from recon.core.timezones import DayTable, day_table, to_micros
+from recon.engine.coded import CodedIds
 from recon.engine.intervals import RULE_COLUMNS, assignment_intervals, unordered_intervals
 from recon.engine.proration import (
     finished_usage,
@@ -39,8 +40,16 @@ from recon.home.lock import pid_alive
 from recon.home.store import sql_literal
 from recon.ingest.catalog import load_catalog
 from recon.ingest.lake import lake_fingerprint, lake_rows, scan_known_events
+from recon.reports.coded import (
+    coded_events,
+    coded_slice_usage,
+    decoded_with_codes,
+    lake_ids,
+    text_events,
+)
 from recon.reports.model import ReportRequest
 from recon.reports.snapshots import plan_snapshots
+from recon.reports.zones import customer_zones
 
 
 @dataclass(frozen=True, eq=False)
@@ -92,31 +101,23 @@ def shared_usage(usage: Usage) -> Usage:
     return usage.to_arrow() if isinstance(usage, pl.DataFrame) else usage
 
 
-def customer_zones(customers: pl.DataFrame, zones: BillingZones) -> pl.DataFrame:
-    """customer_org_id → billing zone: customer override, else partner override, else default."""
-    return customers.select(
-        "customer_org_id",
-        zone=pl.col("customer_org_id")
-        .replace_strict(zones.customers, default=None, return_dtype=pl.String)
-        .fill_null(
-            pl.col("partner_org_id").replace_strict(
-                zones.partners, default=None, return_dtype=pl.String
-            )
-        )
-        .fill_null(zones.default),
-    ).unique("customer_org_id", keep="first", maintain_order=True)
-
-
-def _check_catalog(events: pl.LazyFrame, catalog: pl.DataFrame) -> None:
-    unknown = (
-        events.select("package").unique().join(catalog.lazy(), on="package", how="anti").collect()
-    )
+def _check_catalog(packages: pl.LazyFrame, catalog: pl.DataFrame) -> None:
+    """Refuse a lake whose `packages` (a "package" text column) are not all in the catalog."""
+    unknown = packages.unique().join(catalog.lazy(), on="package", how="anti").collect()
     if unknown.height:
         names = ", ".join(sorted(unknown["package"].to_list())[:10])
         raise BadInputError(
             f"the lake holds package(s) missing from the catalog: {names}",
             hint="add them to the home's catalog.csv (SERVICE_NAME, SKU, DESCRIPTION, KIND)",
         )
+
+
+def _packages(events: pl.LazyFrame, ids: CodedIds | None) -> pl.LazyFrame:
+    """The package text of every event (from the codes' dictionary, for coded events)."""
+    if ids is None:
+        return events.select("package")
+    codes = events.select("package").unique().collect(engine="in-memory")["package"]
+    return pl.LazyFrame({"package": ids.texts["package"].gather(codes)})
 
 
 def period_day_tables(request: ReportRequest, zones: BillingZones) -> dict[str, DayTable]:
@@ -168,7 +169,7 @@ def report_usage(
     if request.category == "POINT_IN_TIME":
         at = request.as_of or now
         scoped_events = events.filter(pl.col("occurred_at") <= at)
-        _check_catalog(scoped_events, catalog)
+        _check_catalog(scoped_events.select("package"), catalog)
         return holdings_at(assignment_intervals(scoped_events, catalog), to_micros(at)).collect(
             engine="in-memory"
         )
@@ -178,8 +179,13 @@ def report_usage(
     cutoff = max(t.end for t in tables.values())
     plan = plan_snapshots(layout, request, catalog, tables)  # §8: from a snapshot if valid
     scoped_events = plan.events(events, cutoff)
-    _check_catalog(scoped_events, catalog)
-    if engine is not None and engine.name == "spark" and request.known_ingests is None:
+    spark = engine is not None and engine.name == "spark" and request.known_ingests is None
+    ids = None if spark or not plan.has_codes else lake_ids(layout)
+    if ids is not None:  # the rules run on the lake's integer codes (`recon.reports.coded`)
+        scoped_events = coded_events(scoped_events)
+        plan.decode = decoded_with_codes(ids)
+    _check_catalog(_packages(scoped_events, ids), catalog)
+    if spark and engine is not None:
         # ("as known on" reads a subset of the lake: computed embedded, as point in time is)
         from recon.reports.spark import spark_usage  # noqa: PLC0415 - pyspark only when asked
 
@@ -189,16 +195,15 @@ def report_usage(
     # name), each slice's usage written to Parquet as it is done: the memory the rules need
     # follows the slice, and the roll-up reads the parts from disk.
     if lake_rows(layout) <= config.engine_slice_events():
-        whole = _zoned_slice(scoped_events, catalog, zones, tables, now, plan.collect)
-        rows = finished_usage(whole, ordered=False).collect(engine="in-memory")
+        rows = slice_usage(scoped_events, catalog, zones, tables, now, sink=plan.collect, ids=ids)
         plan.save()
-        return rows
+        return rows.rows
     folder = usage_folder(layout)
     try:
         chunks = customer_slices(scoped_events, layout, folder)
         parts, keys = [], []
         for number, chunk in enumerate(chunks):
-            part = slice_usage(chunk, catalog, zones, tables, now, sink=plan.collect)
+            part = slice_usage(chunk, catalog, zones, tables, now, sink=plan.collect, ids=ids)
             keys.append(part.name_keys)
             path = folder / f"part-{number:04d}.parquet"
             part.rows.write_parquet(path, compression="lz4", statistics=False)
@@ -287,14 +292,22 @@ def slice_usage(
     now: datetime,
     *,
     sink: Callable[[pl.DataFrame], None] | None = None,
+    ids: CodedIds | None = None,
 ) -> SliceUsage:
     """The engine's kernel: some customers' events → their USER usage (rules §3-§5).
 
     Every event of a customer must be in `events` (a customer never straddles two slices);
     `tables` is `period_day_tables` of the request. Both the embedded slice loop and a
     distributed runner call this, so no billing rule is written twice. `sink` is handed the
-    slice's intervals (snapshots keep the state at month boundaries from them).
+    slice's intervals (snapshots keep the state at month boundaries from them). With `ids`,
+    `events` are `coded_events` and the rules run on the codes; the rows come out as text.
     """
+    if ids is not None:
+        frame = events.collect(engine="in-memory")
+        coded = coded_slice_usage(frame, ids, catalog, zones, tables, to_micros(now), sink)
+        if coded is not None:
+            return SliceUsage(*coded)
+        events = text_events(frame, ids).lazy()  # codes that do not pack: the text kernel
     zoned = _zoned_slice(events, catalog, zones, tables, now, sink).collect(engine="in-memory")
     keys = partner_name_keys(zoned.lazy()).collect(engine="in-memory")
     rows = finished_usage(zoned.lazy(), ordered=False).collect(engine="in-memory")

@@ -1,0 +1,100 @@
+"""The usage kernel on the lake's integer codes: what `slice_usage` runs when the lake has them.
+
+Ingest gives every id a code in a dictionary beside the lake (`recon.ingest.codes`) and stores
+the code beside the text. A report reads the codes instead of the text, runs the rules on them
+(`recon.engine.coded`) and turns only the rows it writes back into text. The text kernel stays
+the reference and the fallback: for a lake without codes, a snapshot written before codes
+existed, or ids too many to pack (`CodedIds.fits`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import polars as pl
+
+from recon.core.config import BillingZones
+from recon.core.timezones import DayTable
+from recon.engine.coded import CODED, CodedIds, coded_usage, decoded_intervals
+from recon.engine.intervals import RULE_COLUMNS
+from recon.home.layout import HomeLayout
+from recon.ingest.codes import CODED_COLUMNS, code_column, lake_has_codes, load_dictionaries
+from recon.reports.zones import customer_zones
+
+Sink = Callable[[pl.DataFrame], None]
+
+
+def lake_ids(layout: HomeLayout) -> CodedIds | None:
+    """The dictionaries of the lake's coded columns (None: the lake has no codes)."""
+    if not lake_has_codes(layout):
+        return None
+    names = {CODED_COLUMNS[c] for c in CODED}
+    dictionaries = load_dictionaries(layout, names)
+    ids = CodedIds({c: dictionaries[CODED_COLUMNS[c]] for c in CODED})
+    return ids if ids.fits() else None
+
+
+def coded_events(events: pl.LazyFrame) -> pl.LazyFrame:
+    """The rules' columns of lake events, each coded column as its code (named as the text)."""
+    return events.select(
+        [pl.col(code_column(c)).alias(c) if c in CODED else pl.col(c) for c in RULE_COLUMNS]
+    )
+
+
+def text_events(coded: pl.DataFrame, ids: CodedIds) -> pl.DataFrame:
+    """`coded_events` rows back to text (the fallback to the text kernel)."""
+    return coded.with_columns(**{c: ids.texts[c].gather(coded[c]) for c in CODED})
+
+
+def with_codes(text: pl.DataFrame, coded: pl.DataFrame) -> pl.DataFrame:
+    """Text intervals with the codes of the same rows beside them (`code_column` names)."""
+    return text.with_columns(coded.select([pl.col(c).alias(code_column(c)) for c in CODED]))
+
+
+def coded_slice_usage(
+    events: pl.DataFrame,
+    ids: CodedIds,
+    catalog: pl.DataFrame,
+    zones: BillingZones,
+    tables: dict[str, DayTable],
+    until: int,
+    sink: Sink | None,
+) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """`coded_usage` of some customers' coded events: USER rows and partner-name keys.
+
+    None when the kernel cannot take these events (the caller decodes them and takes the
+    text kernel). `sink` is handed the slice's coded intervals.
+    """
+    zone_map = _customer_zones(events, ids, zones)
+    present = set(zone_map["zone"].unique().to_list())
+    base = set(catalog.filter(pl.col("kind") == "BASE")["package"])
+    used = {z: t for z, t in tables.items() if z in present}
+    return coded_usage(events, ids, base, zone_map, used, until, sink)
+
+
+def _customer_zones(events: pl.DataFrame, ids: CodedIds, zones: BillingZones) -> pl.DataFrame:
+    """Customer code → billing zone (`usage.customer_zones` on the customers' text)."""
+    customers = events.select("customer_org_id", "partner_org_id").unique()
+    if not zones.partners and not zones.customers:  # no overrides: every customer bills alike
+        return customers.select("customer_org_id", zone=pl.lit(zones.default))
+    text = customers.with_columns(
+        _customer=ids.texts["customer_org_id"].gather(customers["customer_org_id"]),
+        _partner=ids.texts["partner_org_id"].gather(customers["partner_org_id"]),
+    )
+    mapped = customer_zones(
+        text.select(customer_org_id="_customer", partner_org_id="_partner"), zones
+    )
+    return (
+        text.join(mapped.rename({"customer_org_id": "_customer"}), on="_customer")
+        .select("customer_org_id", "zone")
+        .unique("customer_org_id", keep="first")
+    )
+
+
+def decoded_with_codes(ids: CodedIds) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    """Coded intervals → text intervals with their codes beside them (what snapshots keep)."""
+
+    def decode(coded: pl.DataFrame) -> pl.DataFrame:
+        return with_codes(decoded_intervals(coded, ids), coded)
+
+    return decode
