@@ -194,6 +194,9 @@ class CodeBook:
         The codes of new texts are on disk before this returns, so the caller may store rows.
         """
         present = {c: d for c, d in CODED_COLUMNS.items() if c in frame.columns}
+        if frame.is_empty():  # nothing to code: the dictionaries need not be loaded
+            empty = (pl.lit(None, CODE_TYPE).alias(code_column(c)) for c in present)
+            return frame.with_columns(empty)
         coded = frame.with_columns(
             pl.col(c).cast(self._dtype(d)).to_physical().alias(code_column(c))
             for c, d in present.items()
