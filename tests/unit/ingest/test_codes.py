@@ -167,7 +167,9 @@ def test_compaction_carries_the_codes_and_merges_each_dictionary(two_ingests):
         assert len(list(dictionary_folder(rc.layout, name).glob("*.parquet"))) == 1, name
 
 
-def test_a_merge_cut_short_leaves_stale_files_that_readers_skip_and_writers_remove(two_ingests):
+def test_a_merge_cut_short_leaves_stale_files_that_readers_skip_and_writers_remove(
+    two_ingests, write_csv
+):
     rc = two_ingests
     folder = dictionary_folder(rc.layout, "subject")
     parts = sorted(folder.glob("*.parquet"))
@@ -177,8 +179,11 @@ def test_a_merge_cut_short_leaves_stale_files_that_readers_skip_and_writers_remo
     assert load_dictionaries(rc.layout, ["subject"])["subject"].equals(words)
     assert verify_codes(rc.layout) == []
     assert rc.sql("SELECT count(*) AS n FROM id_codes WHERE dictionary = 'subject'").item() > 0
-    rc.ingest([SAMPLE])  # a writer: all duplicates, and the stale inputs are removed
-    assert sorted(folder.glob("*.parquet")) == [merged]
+    log = write_csv("new.csv", [raw_row(event_id="new-1", user_id="brand-new")])
+    rc.ingest([log])  # a writer that codes rows removes the stale inputs
+    after = f"codes-{words.len():010d}-{words.len() + 1:010d}.parquet"
+    assert sorted(p.name for p in folder.glob("*.parquet")) == [merged.name, after]
+    assert load_dictionaries(rc.layout, ["subject"])["subject"].to_list()[-1] == "brand-new"
     assert verify_codes(rc.layout) == []
 
 
