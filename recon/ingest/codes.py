@@ -212,7 +212,7 @@ def compact_dictionaries(layout: HomeLayout) -> int:
     """Merge each dictionary's files into one holding the same codes; the caller holds the lock.
 
     The merged file is written before its inputs are removed; a kill between the two leaves
-    stale inputs that every reader skips and the next writer removes. Returns files merged.
+    stale inputs that every reader skips and the next writer that codes rows removes.
     """
     merged = 0
     for name in DICTIONARIES:
