@@ -27,6 +27,7 @@ from typing import Final
 
 import polars as pl
 
+from recon.core.errors import ReconError
 from recon.home.files import fsync_dir, write_parquet_atomically
 from recon.home.layout import HomeLayout, event_files
 
@@ -87,9 +88,10 @@ def _chain(folder: Path) -> tuple[list[tuple[int, int, Path]], list[Path]]:
             chain.append((first, end, path))
             covered = end
         else:
-            raise RuntimeError(
+            raise ReconError(
                 f"the {folder.name} dictionary is broken: codes {covered}..{first - 1} are "
-                f"missing (next file {path.name}); restore lake/codes from a backup"
+                f"missing (next file {path.name})",
+                hint="restore lake/codes from the backup the lake came from",
             )
     return chain, stale
 
@@ -134,6 +136,16 @@ def file_has_codes(path: Path) -> bool:
     return set(code_columns()) <= set(pl.read_parquet_schema(path))
 
 
+def _refuse_lost(layout: HomeLayout, name: str) -> None:
+    """Refuse to start a dictionary afresh while coded rows use its codes (it was deleted)."""
+    if event_files(layout):
+        raise ReconError(
+            f"the {name} dictionary ({dictionary_folder(layout, name)}) is missing while the "
+            "lake holds coded events",
+            hint="restore lake/codes from the backup the lake came from",
+        )
+
+
 class CodeBook:
     """The dictionaries as the writer (holding the home lock) extends them; texts -> codes.
 
@@ -153,6 +165,8 @@ class CodeBook:
             for path in stale:
                 path.unlink(missing_ok=True)
             values = _read_dictionary(self.layout, name)
+            if values.is_empty() and self.layout.codes_complete.is_file():
+                _refuse_lost(self.layout, name)
             seed = values.cast(pl.Categorical(pl.Categories.random()))
             expected = pl.int_range(values.len(), dtype=CODE_TYPE, eager=True)
             if not seed.to_physical().equals(expected, check_names=False):

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from recon.api import Recon
+from recon.core.errors import ReconError
 from recon.core.resources import schema_dir
 from recon.home.layout import HomeLayout, event_files
 from recon.ingest.codes import (
@@ -30,9 +31,14 @@ from tests.conftest import SAMPLE, raw_row
 
 
 def old_format(layout: HomeLayout) -> None:
-    """Make a lake look written by a recon without codes: no code columns, no dictionaries."""
-    for path in event_files(layout):
-        pl.read_parquet(path, hive_partitioning=False).drop(code_columns()).write_parquet(path)
+    """Make a lake look written by a recon without codes: no code columns, no dictionaries.
+
+    The usage snapshots lose their codes too (an earlier recon wrote them without).
+    """
+    snapshots = sorted((layout.root / "lake" / "snapshots").glob("*.parquet"))
+    for path in [*event_files(layout), *snapshots]:
+        frame = pl.read_parquet(path, hive_partitioning=False)
+        frame.drop([c for c in code_columns() if c in frame.columns]).write_parquet(path)
     shutil.rmtree(layout.codes)
 
 
@@ -141,7 +147,7 @@ def test_a_dictionary_with_a_missing_file_is_refused_not_misread(rc):
     folder = dictionary_folder(rc.layout, "subject")
     (only,) = folder.glob("*.parquet")  # one ingest: one file, codes 0..n-1
     only.rename(only.with_name(only.name.replace("codes-0000000000-", "codes-0000000001-")))
-    with pytest.raises(RuntimeError, match=r"codes 0\.\.0 are missing"):
+    with pytest.raises(ReconError, match=r"codes 0\.\.0 are missing"):
         load_dictionaries(rc.layout, ["subject"])
 
 
@@ -233,3 +239,10 @@ def test_a_migration_cut_short_goes_on_where_it_stopped(two_ingests):
     assert steps[-1] == (len(files) - 2, len(files) - 2)
     assert verify_codes(rc.layout) == []
     assert rc.layout.codes_complete.is_file()
+
+
+def test_a_deleted_dictionary_is_refused_not_started_again(rc, write_csv):
+    shutil.rmtree(dictionary_folder(rc.layout, "subject"))
+    with pytest.raises(ReconError, match=r"the subject dictionary .* is missing"):
+        rc.ingest([write_csv("more.csv", [raw_row(event_id="z1", user_id="u-new")])])
+    assert "z1" not in scan_events(rc.layout).collect()["event_id"].to_list()
