@@ -188,7 +188,7 @@ def segmented_events(
     Everything here is a shift, a cumulative sum or a fill over the sorted rows: no window
     per group, no second sort. `group` names the conflict group's columns and `no_key` is a
     value no real `_key` takes ("" by default); both are parameters so that the same rules
-    can run on other encodings of the ids (`benchmarks/coded.py`).
+    can run on other encodings of the ids (`engine/coded.py` runs them on integer codes).
     """
     new_group = pl.any_horizontal([pl.col(c) != pl.col(c).shift(1) for c in group]).fill_null(True)
     starts = pl.col("_seg_start")
