@@ -15,6 +15,7 @@ from recon.engine.intervals import RULE_COLUMNS
 from recon.reports.usage import slice_usage
 from tests.codes import shuffled_codes
 from tests.conftest import events_frame, make_event
+from tests.unit.reports.generated import generated_home, report_csvs
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 ZONES = BillingZones(
@@ -75,3 +76,19 @@ def test_the_sink_gets_the_same_intervals_either_way(catalog):
     coded, ids = shuffled_codes(events, random.Random(7))
     slice_usage(coded.lazy(), catalog, ZONES, tables, NOW, sink=coded_kept.append, ids=ids)
     assert _same(text_kept[0], decoded_intervals(coded_kept[0], ids))
+
+
+def test_reports_from_the_codes_equal_reports_from_the_text(tmp_path, monkeypatch):
+    """The whole path, both kernels: every type, sliced, in several zones, byte for byte."""
+    from recon.reports import usage
+
+    monkeypatch.setenv("RECON_NOW", "2026-11-21T12:00:00Z")
+    monkeypatch.setenv("RECON_SLICE_EVENTS", "700")  # several slices of customers
+    rc = generated_home(tmp_path)
+    scopes = (None, "org-subpartner-2-1")
+    coded = report_csvs(rc, scopes)
+    monkeypatch.setattr(usage, "lake_ids", lambda layout: None)  # the text kernel
+    text = report_csvs(rc, scopes)
+    assert coded == text
+    assert coded["USER", None].count("\n") > 1000
+    assert "Partner 2 Renamed" in coded["PARTNER", None]

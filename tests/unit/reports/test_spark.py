@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -21,24 +21,16 @@ from recon.core.engines import EngineSettings
 from recon.engine.proration import ROW_GRAIN
 from recon.reports.model import ReportRequest
 from recon.reports.usage import SpilledUsage, UsageCache, report_usage
-from recon.synth.generate import GeneratorSpec, generate
 from tests.conftest import SAMPLE
+from tests.unit.reports.generated import (
+    OCTOBER,
+    generated_home,
+    renamed_partner_event,
+    report_csvs,
+)
 
 SPARK = EngineSettings("spark", "local[2]")
-OCTOBER = {"start": date(2026, 10, 1), "end": date(2026, 10, 31)}
 NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
-# Several billing zones: a default, a partner's and a customer's own, DST changes in October.
-ZONES_TOML = """\
-[billing]
-timezone = "Europe/Stockholm"
-
-[billing.partners]
-"org-partner-002" = "America/New_York"
-
-[billing.customers]
-"org-customer-000003" = "Asia/Kolkata"
-"org-customer-000010" = "UTC"
-"""
 
 
 @pytest.fixture(scope="module")
@@ -56,61 +48,14 @@ def _now(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RECON_NOW", "2026-11-21T12:00:00Z")
 
 
-def _renamed_partner_event(tmp_path: Path, occurred_at: str) -> Path:
-    """A late rename of partner 2 by one customer: the name must reach every bucket."""
-    path = tmp_path / "rename.csv"
-    path.write_text(
-        "event_id,occurred_at,action,partner_org_id,partner_name,subscription_id,"
-        "sub_partner_org_id,customer_org_id,customer_external_id,location_id,user_id,"
-        "subscriber_id,workspace_id,package,sku,license_id\n"
-        f"rename-1,{occurred_at},ASSIGN,org-partner-002,Partner 2 Renamed,"
-        "sub-org-partner-002-main,,org-customer-000099,CRM-000099,org-customer-000099-loc-1,"
-        ",,workspace-rename-1,COMMON_AREA_CALLING,PLACEHOLDER-SKU-CAC-0001,\n"
-    )
-    return path
-
-
-def _generated_home(tmp_path: Path) -> Recon:
-    logs = tmp_path / "logs"
-    spec = GeneratorSpec(
-        start=date(2026, 9, 1),
-        end=date(2026, 10, 31),
-        subjects=1200,
-        customers=40,
-        seed=5,
-        reassignments_per_month=0.5,
-    )
-    generate(logs, spec)
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "recon.toml").write_text(ZONES_TOML)
-    rc = Recon(home)
-    result = rc.ingest([logs, _renamed_partner_event(tmp_path, "2026-10-31T22:59:59Z")])
-    assert result.quarantined > 0  # the generator's messy rows stay out of both engines
-    return rc
-
-
-def _csvs(rc: Recon, scopes: tuple[str | None, ...]) -> dict[tuple[str, str | None], str]:
-    texts = {}
-    for report_type in ("PARTNER", "CUSTOMER", "LOCATION", "USER"):
-        for scope in scopes:
-            report = rc.create_report(
-                ReportRequest(type=report_type, sub_partner_org_id=scope, **OCTOBER)
-            )
-            assert report.status == "COMPLETED", report.errors
-            texts[report_type, scope] = Path(report.csv_path or "").read_text(encoding="utf-8")
-            rc.delete_report(report.id)
-    return texts
-
-
 def test_generated_logs_in_several_zones_and_buckets_give_identical_reports(
     spark, tmp_path, monkeypatch
 ):
     monkeypatch.setenv("RECON_SLICE_EVENTS", "600")  # ~4,200 events: 8 buckets of customers
-    rc = _generated_home(tmp_path)
+    rc = generated_home(tmp_path)
     scopes = (None, "org-subpartner-2-1")
-    embedded = _csvs(rc, scopes)
-    on_spark = _csvs(Recon(rc.home, engine="spark", spark_master="local[2]"), scopes)
+    embedded = report_csvs(rc, scopes)
+    on_spark = report_csvs(Recon(rc.home, engine="spark", spark_master="local[2]"), scopes)
     assert on_spark == embedded
     assert embedded["USER", None].count("\n") > 1000
     assert embedded["USER", "org-subpartner-2-1"].count("\n") > 10
@@ -120,7 +65,7 @@ def test_generated_logs_in_several_zones_and_buckets_give_identical_reports(
 
 def test_spark_usage_is_spilled_parts_equal_to_the_embedded_rows(spark, tmp_path, monkeypatch):
     rc = Recon(tmp_path / "home")
-    rc.ingest([SAMPLE, _renamed_partner_event(tmp_path, "2026-10-31T22:59:00Z")])
+    rc.ingest([SAMPLE, renamed_partner_event(tmp_path, "2026-10-31T22:59:00Z")])
     request = ReportRequest(type="USER", timezone="Europe/Stockholm", **OCTOBER)
     zones = BillingZones()
     whole = report_usage(rc.layout, rc.catalog(), request, zones, NOW)
