@@ -25,7 +25,6 @@ from typing import Final
 
 import polars as pl
 
-from recon.core.quantity import rounded_micros
 from recon.core.timezones import DayTable
 from recon.engine.intervals import (
     ATTRIBUTES,
@@ -34,7 +33,13 @@ from recon.engine.intervals import (
     intervals_of_segmented,
     segmented_events,
 )
-from recon.engine.proration import ROW_GRAIN, USAGE_SCHEMA, interval_units
+from recon.engine.proration import (
+    ROW_GRAIN,
+    USAGE_SCHEMA,
+    interval_units,
+    row_sums,
+    zone_columns,
+)
 
 # Every event column that is coded (user_id and workspace_id share one dictionary).
 CODED: Final = list(dict.fromkeys([*KEY_SOURCE, *ATTRIBUTES]))
@@ -210,15 +215,9 @@ def _rows_in_zone(intervals: pl.DataFrame, table: DayTable, until: int) -> pl.Da
             ),
             subscriber_id=_latest("subscriber_id", "start", filled=True).fill_null(_EMPTY_RANK),
             _latest=pl.col("start").max(),
-            units=pl.col("units").sum(),
-            first_day=pl.col("first_day").min(),
-            last_day=pl.col("last_day").max(),
+            **row_sums(),
         )
-        .with_columns(
-            zone=pl.lit(table.zone),
-            unit=pl.lit(table.unit, pl.Int64),
-            quantity_micros=rounded_micros(pl.col("units"), pl.lit(table.unit, pl.Int64)),
-        )
+        .with_columns(**zone_columns(table))
         .collect(engine="in-memory")
     )
 

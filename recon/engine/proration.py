@@ -216,18 +216,28 @@ def usage_in_zone(
     units = interval_units(merged, table, until)
     return (
         units.group_by(ROW_GRAIN)
-        .agg(
-            **_row_attributes(),
-            units=pl.col("units").sum(),
-            first_day=pl.col("first_day").min(),
-            last_day=pl.col("last_day").max(),
-        )
-        .with_columns(
-            zone=pl.lit(table.zone),
-            unit=pl.lit(table.unit, pl.Int64),
-            quantity_micros=rounded_micros(pl.col("units"), pl.lit(table.unit, pl.Int64)),
-        )
+        .agg(**_row_attributes(), **row_sums())
+        .with_columns(**zone_columns(table))
     )
+
+
+def row_sums() -> dict[str, pl.Expr]:
+    """In an aggregation per USER row: its exact units and its first and last day."""
+    return {
+        "units": pl.col("units").sum(),
+        "first_day": pl.col("first_day").min(),
+        "last_day": pl.col("last_day").max(),
+    }
+
+
+def zone_columns(table: DayTable) -> dict[str, pl.Expr]:
+    """A USER row's zone, its unit and its quantity rounded once (rows of `table`'s zone)."""
+    unit = pl.lit(table.unit, pl.Int64)
+    return {
+        "zone": pl.lit(table.zone),
+        "unit": unit,
+        "quantity_micros": rounded_micros(pl.col("units"), unit),
+    }
 
 
 def user_usage(
@@ -355,7 +365,9 @@ __all__ = [
     "partner_name_keys",
     "partner_names",
     "rounded_micros",
+    "row_sums",
     "usage_in_zone",
     "user_usage",
+    "zone_columns",
     "zoned_usage",
 ]
