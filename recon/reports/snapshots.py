@@ -22,10 +22,15 @@ the next build looks for one. "As known on" and point-in-time builds read the fu
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import shutil
+import tempfile
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -33,7 +38,7 @@ import polars as pl
 from recon.core.timezones import DayTable, from_micros, to_micros
 from recon.engine.coded import CODED
 from recon.engine.intervals import INTERVAL_SCHEMA
-from recon.home.files import write_parquet_atomically
+from recon.home.files import write_with
 from recon.home.layout import HomeLayout, event_files
 from recon.ingest.codes import code_column
 from recon.ingest.lake import event_schema, scan_event_files
@@ -154,7 +159,10 @@ class SnapshotPlan:
     boundaries: list[int] = field(default_factory=list)
     # Coded intervals → text intervals with their codes (set by a coded computation).
     decode: Callable[[pl.DataFrame], pl.DataFrame] | None = None
-    _open: dict[int, list[pl.DataFrame]] = field(default_factory=dict)
+    # Each slice's open intervals, per boundary, wait in Parquet parts under the home's spill
+    # folder (a state at 10M subjects is ~12M rows: memory would follow the lake, not the slice).
+    _open: dict[int, list[Path]] = field(default_factory=dict)
+    _spill: Path | None = None
 
     @property
     def has_codes(self) -> bool:
@@ -187,7 +195,19 @@ class SnapshotPlan:
             if coded:
                 assert self.decode is not None, "coded intervals need the plan's decode"
                 rows = self.decode(rows)
-            self._open.setdefault(instant, []).append(open_at(rows, instant))
+            parts = self._open.setdefault(instant, [])
+            path = self._spill_folder() / f"{instant}-{len(parts):05d}.parquet"
+            open_at(rows, instant).write_parquet(path, compression="lz4", statistics=False)
+            parts.append(path)
+
+    def _spill_folder(self) -> Path:
+        """This plan's folder for parts (removed with the plan; by the next run if killed)."""
+        if self._spill is None:
+            self.layout.spill.mkdir(parents=True, exist_ok=True)
+            prefix = f"usage-{os.getpid()}-snapshots-"  # `usage-<pid>-*`: swept when pid ends
+            self._spill = Path(tempfile.mkdtemp(prefix=prefix, dir=self.layout.spill))
+            weakref.finalize(self, shutil.rmtree, self._spill, True)
+        return self._spill
 
     def save(self) -> None:
         """Write the state at each boundary (after the whole computation succeeded)."""
@@ -199,10 +219,17 @@ class SnapshotPlan:
             day = from_micros(instant).date().isoformat()
             name = f"state-{day}-v{self.lake.seq}-{self.catalog}.parquet"
             # Codes are kept only if every slice had them (a slice may have taken the text path).
-            common = [c for c in parts[0].columns if all(c in p.columns for p in parts)]
-            state = pl.concat([p.select(common) for p in parts], how="vertical")
-            write_parquet_atomically(state, folder / name)
+            schemas = [pl.read_parquet_schema(p) for p in parts]
+            common = [c for c in schemas[0] if all(c in schema for schema in schemas)]
+            state = pl.scan_parquet(parts, extra_columns="ignore").select(common)
+            write_with(folder / name, partial(_sink, state))
         self._open.clear()
+        if self._spill is not None:
+            shutil.rmtree(self._spill, ignore_errors=True)
+
+
+def _sink(state: pl.LazyFrame, path: Path) -> None:
+    state.sink_parquet(path, compression="zstd", statistics=True)
 
 
 def plan_snapshots(
