@@ -24,7 +24,16 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from benchmarks.run import NOW, ROOT, console, machine, recon, run_process
+from benchmarks.run import (
+    NOW,
+    ROOT,
+    LogSpec,
+    console,
+    generated_logs,
+    machine,
+    recon,
+    run_process,
+)
 
 START, END = "2024-11-01", "2026-10-31"
 
@@ -55,38 +64,9 @@ def months() -> list[tuple[date, date]]:
 
 def ensure_history(data: Path, subjects: int, density: float) -> Path:
     """The 24 months of logs (generated once; the marker names what they are)."""
+    spec = LogSpec(subjects, max(120, subjects // 25), density, START, END, seed=7)
     folder = data / f"logs-history-{subjects}-{density}"
-    marker = folder / "spec.json"
-    spec = {"start": START, "end": END, "subjects": subjects, "seed": 7, "density": density}
-    if marker.exists() and json.loads(marker.read_text()) == spec:
-        return folder
-    shutil.rmtree(folder, ignore_errors=True)
-    console.print(f"generating {folder.name} ({subjects:,} subjects, {START}..{END})")
-    argv = [
-        str(ROOT / ".venv" / "bin" / "recon"),
-        "generate",
-        str(folder),
-        "--start",
-        START,
-        "--end",
-        END,
-        "--subjects",
-        str(subjects),
-        "--customers",
-        str(max(120, subjects // 25)),
-        "--reassignments-per-month",
-        str(density),
-        "--format",
-        "parquet",
-        "--seed",
-        "7",
-    ]
-    wall, _, code, _ = run_process(argv)
-    if code != 0:
-        raise SystemExit(f"recon generate failed (exit {code})")
-    console.print(f"  generated in {wall:.1f} s")
-    marker.write_text(json.dumps(spec))
-    return folder
+    return generated_logs(folder, spec, data / "scratch-home")
 
 
 def build(home: Path, first: date, last: date, snapshots: bool) -> tuple[Build, str]:

@@ -133,46 +133,44 @@ def baseline(*args: str) -> list[str]:
 
 def ensure_logs(data: Path, subjects: int) -> Path:
     """Generate one month of logs for `subjects` once; later runs reuse them."""
-    folder = data / f"logs-{subjects}"
-    spec = {
-        "subjects": subjects,
-        "customers": max(100, subjects // 50),
-        "reassignments": REASSIGNMENTS,
-        "start": START,
-        "end": END,
-        "seed": 11,
-    }
+    spec = LogSpec(subjects, max(100, subjects // 50), REASSIGNMENTS, START, END, seed=11)
+    return generated_logs(data / f"logs-{subjects}", spec, data / "scratch-home")
+
+
+@dataclass(frozen=True)
+class LogSpec:
+    """What `recon generate` is asked for; stored beside the logs to know them again."""
+
+    subjects: int
+    customers: int
+    reassignments: float
+    start: str
+    end: str
+    seed: int
+
+
+def generated_logs(folder: Path, spec: LogSpec, scratch_home: Path) -> Path:
+    """Parquet logs as `spec` says, in `folder`: generated once, reused while the spec holds."""
     marker = folder / "bench-spec.json"
-    if marker.exists() and json.loads(marker.read_text()) == spec:
+    if marker.exists() and json.loads(marker.read_text()) == asdict(spec):
         return folder
     shutil.rmtree(folder, ignore_errors=True)
-    console.print(f"generating {subjects:,} subjects into {folder} (cached for later runs)")
-    wall, peak, code, _ = run_process(
-        recon(
-            data / "scratch-home",
-            "generate",
-            str(folder),
-            "--start",
-            START,
-            "--end",
-            END,
-            "--subjects",
-            str(subjects),
-            "--customers",
-            str(spec["customers"]),
-            "--format",
-            "parquet",
-            "--seed",
-            str(spec["seed"]),
-            "--reassignments-per-month",
-            str(REASSIGNMENTS),
-            "--json",
-        )
-    )
+    console.print(f"generating {spec.subjects:,} subjects into {folder} (cached for later runs)")
+    options = {
+        "--start": spec.start,
+        "--end": spec.end,
+        "--subjects": str(spec.subjects),
+        "--customers": str(spec.customers),
+        "--reassignments-per-month": str(spec.reassignments),
+        "--format": "parquet",
+        "--seed": str(spec.seed),
+    }
+    argv = recon(scratch_home, "generate", str(folder), *(x for o in options.items() for x in o))
+    wall, peak, code, _ = run_process([*argv, "--json"])
     if code != 0:
-        raise SystemExit(f"recon generate failed for {subjects:,} subjects")
+        raise SystemExit(f"recon generate failed for {spec.subjects:,} subjects (exit {code})")
     console.print(f"  generated in {wall:.1f} s, peak {peak:,.0f} MiB")
-    marker.write_text(json.dumps(spec))
+    marker.write_text(json.dumps(asdict(spec)))
     return folder
 
 
