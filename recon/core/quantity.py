@@ -77,6 +77,16 @@ def text_of(value: int) -> str:
     return f"{sign}{abs(value) // MICROS}.{abs(value) % MICROS:06d}"
 
 
+def sql_decimal(expression: str) -> str:
+    """DuckDB SQL turning integer millionths `expression` into an exact DECIMAL(38, 6).
+
+    Exact: multiplying by the DECIMAL 0.000001 only moves the point (a division would go
+    through DOUBLE). DuckDB writes the result as '1.250000', the text `text_of` makes; a
+    value past 10^32 millionths is a cast error, never a rounded number.
+    """
+    return f"(CAST(({expression}) AS DECIMAL(32, 0)) * CAST(0.000001 AS DECIMAL(7, 6)))"
+
+
 def sql_text(expression: str) -> str:
     """DuckDB SQL turning a non-negative integer millionths `expression` into '1.250000'."""
     whole = f"CAST(({expression}) // {MICROS} AS VARCHAR)"

@@ -20,7 +20,7 @@ import polars as pl
 
 from recon.core.contracts import Category, ReportType, report_contract
 from recon.core.csvsafe import NUMERIC_COLUMNS, TRIGGERS
-from recon.core.quantity import sql_text
+from recon.core.quantity import sql_decimal, sql_text
 from recon.core.timezones import iso_utc
 from recon.home.layout import HomeLayout
 from recon.home.store import sql_literal
@@ -77,6 +77,19 @@ def text_sql(column: str, *, neutralise: bool = True) -> str:
         return column
     quoted = sql_literal("'")
     return f"CASE WHEN {starts_with_trigger(column)} THEN {quoted} || {column} ELSE {column} END"
+
+
+def csv_sql(column: str, *, neutralise: bool) -> str:
+    """SQL for a typed report column as DuckDB's CSV writer is handed it.
+
+    Like `text_sql`, but quantities go as exact DECIMALs and days as DATEs: the writer prints
+    them as the same '1.250000' and 'YYYY-MM-DD' with less work than text made in SQL.
+    """
+    if column == "QUANTITY":
+        return sql_decimal(column)
+    if column in _DAY_COLUMNS:
+        return column
+    return text_sql(column, neutralise=neutralise)
 
 
 def starts_with_trigger(column: str) -> str:

@@ -11,15 +11,17 @@ typed rows from the same table, and nothing of the report passes through Python 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Final
 
 import polars as pl
+import pyarrow as pa
 
 from recon.core.contracts import Contract, ContractError, report_contract
 from recon.core.csvsafe import NUMERIC_COLUMNS
-from recon.core.quantity import sql_text, text_of
+from recon.core.quantity import sql_decimal, text_of
 from recon.home.columns import column_order
 from recon.home.files import fsync_dir, fsync_file, temporary_path
 from recon.home.store import (
@@ -32,7 +34,7 @@ from recon.home.store import (
 )
 from recon.reports.model import Report
 from recon.reports.registry import fail_report, get_report
-from recon.reports.rollup import BATCH_ROWS, RolledUp, starts_with_trigger, text_sql
+from recon.reports.rollup import BATCH_ROWS, RolledUp, csv_sql, starts_with_trigger
 
 _CSV_OPTIONS: Final = (
     "FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"', NEW_LINE '\\n', COMMENT ''"
@@ -42,10 +44,11 @@ _CSV_OPTIONS: Final = (
 def complete_report(store: Store, report: Report, rows: RolledUp) -> Report:
     """Validate `rows`, write the CSV and the rows file atomically, then flip to COMPLETED.
 
-    The contract is checked on a second cursor, in a thread, while DuckDB writes both files
-    (the two overlap on two cores); a row that breaks it removes both files and fails the
-    report with the column, the check and the first bad rows named. Rows are written in the
-    home's column order (a learned one, else the contract's).
+    The contract is checked and the Parquet rows file written on their own cursors, in
+    threads, while DuckDB writes the CSV (DuckDB's threads serve all three). A row that
+    breaks the contract removes both files and fails the report with the column, the check
+    and the first bad rows named. Rows are written in the home's column order (a learned
+    one, else the contract's).
     """
     contract = report_contract(report.type, report.category)
     with store.connect(read_only=True) as con:  # reading it needs no write session
@@ -55,14 +58,17 @@ def complete_report(store: Store, report: Report, rows: RolledUp) -> Report:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp, rows_tmp = temporary_path(path), temporary_path(rows_path)
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="contract") as pool:
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="report") as pool:
             checked = pool.submit(check_rows, rows, contract)
+            written = pool.submit(_write_rows_file, rows, report.id, rows_tmp)
             try:
                 write_csv(rows, order, tmp)
-                _write_rows_file(rows, report.id, rows_tmp)
                 count, total = _count_and_total(rows)
             finally:
-                checked.result()  # a broken contract raises here, whatever else happened
+                try:
+                    written.result()
+                finally:
+                    checked.result()  # a broken contract raises here, whatever else happened
         with store.connect() as con:
             try:
                 with transaction(con):
@@ -92,24 +98,43 @@ def complete_report(store: Store, report: Report, rows: RolledUp) -> Report:
 def check_rows(rows: RolledUp, contract: Contract) -> None:
     """Check typed report rows against `contract` (Pandera, Polars backend), batch by batch.
 
-    Reads through its own cursor, so it can run beside the writes. Raises `ContractError`.
+    Each batch is checked with the last row of the one before in front of it, so the key's
+    order (unique, ascending) holds across batches. Reads through its own cursor, so it can
+    run beside the writes. Raises `ContractError`.
     """
     cursor = rows.connection.cursor()
     try:
         columns = ", ".join(contract.names)
         reader = cursor.sql(f"SELECT {columns} FROM report_typed").to_arrow_reader(BATCH_ROWS)
-        for batch in reader:
-            if batch.num_rows:
-                frame = pl.from_arrow(batch)
-                assert isinstance(frame, pl.DataFrame)
-                contract.validate(frame, typed=True)
+        before: pl.DataFrame | None = None
+        for batch in _gathered(reader, BATCH_ROWS):
+            frame = pl.from_arrow(batch)
+            assert isinstance(frame, pl.DataFrame)
+            checked = frame if before is None else pl.concat([before, frame])
+            contract.validate(checked, typed=True)
+            before = frame.tail(1)
     finally:
         cursor.close()
 
 
-def write_csv(rows: RolledUp, order: list[str], target: Path) -> None:
-    """The report CSV: text made in SQL, written by DuckDB's CSV writer, flushed.
+def _gathered(reader: pa.RecordBatchReader, rows: int) -> Iterator[pa.Table]:
+    """`reader`'s batches (DuckDB hands out small ones) gathered into tables of ~`rows`."""
+    held: list[pa.RecordBatch] = []
+    count = 0
+    for batch in reader:
+        held.append(batch)
+        count += batch.num_rows
+        if count >= rows:
+            yield pa.Table.from_batches(held)
+            held, count = [], 0
+    if count:
+        yield pa.Table.from_batches(held)
 
+
+def write_csv(rows: RolledUp, order: list[str], target: Path) -> None:
+    """The report CSV, written by DuckDB's CSV writer from the typed rows, flushed.
+
+    Text cells are neutralised in SQL; quantities and days are printed by the writer.
     Only the text columns that hold a cell a spreadsheet would run are neutralised (a report
     of millions of rows usually has none).
     """
@@ -117,7 +142,7 @@ def write_csv(rows: RolledUp, order: list[str], target: Path) -> None:
     flags = ", ".join(f"bool_or({starts_with_trigger(c)})" for c in text)
     found = rows.connection.execute(f"SELECT {flags} FROM report_typed").fetchone()
     touched = {c for c, flag in zip(text, found or (), strict=False) if flag}
-    columns = ", ".join(f"{text_sql(c, neutralise=c in touched)} AS {c}" for c in order)
+    columns = ", ".join(f"{csv_sql(c, neutralise=c in touched)} AS {c}" for c in order)
     rows.connection.execute(
         f"COPY (SELECT {columns} FROM report_typed) TO {sql_literal(target)} ({_CSV_OPTIONS})"
     )
@@ -134,16 +159,20 @@ def _write_rows_file(rows: RolledUp, report_id: str, target: Path) -> None:
             continue
         if column not in present:
             columns.append(f"NULL::{sql_type} AS {name}")
-        elif column == "QUANTITY":  # exact: through the text of the millionths
-            columns.append(f"CAST({sql_text(column)} AS {sql_type}) AS {name}")
+        elif column == "QUANTITY":  # exact: the millionths with the point moved
+            columns.append(f"CAST({sql_decimal(column)} AS {sql_type}) AS {name}")
         elif column == "REPORT_DATE":
             columns.append(f"CAST(NULLIF({column}, '') AS {sql_type}) AS {name}")
         else:
             columns.append(f"{column} AS {name}")
-    rows.connection.execute(
-        f"COPY (SELECT {', '.join(columns)} FROM report_typed) TO {sql_literal(target)} "
-        "(FORMAT parquet, COMPRESSION snappy)"
-    )
+    cursor = rows.connection.cursor()  # it runs beside the CSV's write
+    try:
+        cursor.execute(
+            f"COPY (SELECT {', '.join(columns)} FROM report_typed) TO {sql_literal(target)} "
+            "(FORMAT parquet, COMPRESSION snappy)"
+        )
+    finally:
+        cursor.close()
     fsync_file(target)
 
 

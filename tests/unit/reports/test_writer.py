@@ -7,14 +7,16 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recon.core.contracts import report_contract
+from recon.core.contracts import ContractError, report_contract
 from recon.core.csvsafe import neutralised
 from recon.core.quantity import text_of
+from recon.reports import writer
 from recon.reports.rollup import rolled_up_frame
-from recon.reports.writer import write_csv
+from recon.reports.writer import check_rows, write_csv
 
 PARTNER = report_contract("PARTNER", "RECONCILIATION")
 # Any text a log can carry into a report cell: separators, quotes, line breaks, formulas.
@@ -60,3 +62,64 @@ def test_duckdb_csv_equals_the_polars_csv_for_any_text(tmp_path_factory, values)
     with rolled_up_frame(frame, "PARTNER") as rows:
         write_csv(rows, PARTNER.names, target)
     assert target.read_bytes() == _polars_text(frame)
+
+
+def _partner_rows(keys: list[tuple[str, str]]) -> pl.DataFrame:
+    """Typed PARTNER rows, one per (PARTNER_ORG_ID, SUBSCRIPTION_ID), in the order given."""
+    day = date(2026, 10, 1)
+    return pl.DataFrame(
+        {
+            "PARTNER_NAME": ["Partner"] * len(keys),
+            "PARTNER_ORG_ID": [k[0] for k in keys],
+            "SUBSCRIPTION_ID": [k[1] for k in keys],
+            "SERVICE_NAME": ["WEBEX_SUITE"] * len(keys),
+            "SKU": ["SKU-1"] * len(keys),
+            "DESCRIPTION": ["Suite"] * len(keys),
+            "CONSUMPTION_START_DATE": [day] * len(keys),
+            "CONSUMPTION_END_DATE": [day] * len(keys),
+            "QUANTITY": [1_000_000] * len(keys),
+        },
+        schema_overrides={"QUANTITY": pl.Int64},
+    )
+
+
+@pytest.mark.parametrize("batch_rows", [2, 3, 500_000])
+def test_the_key_is_unique_across_batches(monkeypatch, batch_rows):
+    monkeypatch.setattr(writer, "BATCH_ROWS", batch_rows)
+    keys = [("p1", f"s{i}") for i in range(5)]
+    with rolled_up_frame(_partner_rows(keys), "PARTNER") as rows:
+        check_rows(rows, PARTNER)  # sorted and unique: passes
+    at = min(batch_rows, 4)  # the repeat is the first row of the second batch, if there is one
+    repeated = [*keys[:at], keys[at - 1], *keys[at:]]
+    with (
+        rolled_up_frame(_partner_rows(repeated), "PARTNER") as rows,
+        pytest.raises(ContractError) as caught,
+    ):
+        check_rows(rows, PARTNER)
+    assert "sorted, none repeated" in caught.value.summary()
+
+
+def test_rows_out_of_key_order_break_the_contract():
+    keys = [("p1", "s2"), ("p1", "s1")]
+    with (
+        rolled_up_frame(_partner_rows(keys), "PARTNER") as rows,
+        pytest.raises(ContractError, match="PARTNER"),
+    ):
+        check_rows(rows, PARTNER)
+
+
+def test_quantities_and_days_print_as_text_of_the_millionths(tmp_path):
+    frame = _partner_rows([("p1", "s1"), ("p1", "s2"), ("p2", "s1")]).with_columns(
+        QUANTITY=pl.Series([0, 5, 10**18 + 1], dtype=pl.Int64),
+        CONSUMPTION_START_DATE=pl.Series([date(1, 1, 1), date(999, 12, 31), date(9999, 12, 31)]),
+    )
+    target = tmp_path / "report.csv"
+    with rolled_up_frame(frame, "PARTNER") as rows:
+        write_csv(rows, PARTNER.names, target)
+    lines = target.read_text().splitlines()[1:]
+    assert [line.split(",")[8] for line in lines] == [
+        "0.000000",
+        "0.000005",
+        "1000000000000.000001",
+    ]
+    assert [line.split(",")[6] for line in lines] == ["0001-01-01", "0999-12-31", "9999-12-31"]
