@@ -88,7 +88,9 @@ def parse_instant(text: str, *, what: str = "instant") -> datetime:
 
 
 ENGINE_SLICE_EVENTS = 4_000_000
-INGEST_BATCH_ROWS = 1_000_000
+# 250k rows a batch: at 10M subjects (30.7M events) ingest peaks at 3.9 GiB against 6.2 GiB
+# with 1M-row batches, for 6% more time (the lake gets ~3x the files; `recon compact` merges).
+INGEST_BATCH_ROWS = 250_000
 FAST_CSV_BYTES = 256 * 1024 * 1024
 LOCK_WAIT_SECONDS = 30.0
 

@@ -96,7 +96,7 @@ def test_settings_parse_and_default(monkeypatch):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("RECON_LOCK_WAIT", "")
     assert engine_slice_events() == 4_000_000
-    assert ingest_batch_rows() == 1_000_000
+    assert ingest_batch_rows() == 250_000
     assert fast_csv_bytes() == 268_435_456
     assert lock_wait_seconds() == 30.0
     monkeypatch.setenv("RECON_SLICE_EVENTS", "700")
