@@ -8,6 +8,7 @@ reads two relations, `usage` and `catalog`, registered by the caller.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -208,10 +209,11 @@ def _define_usage(
 
 @dataclass(frozen=True)
 class RolledUp:
-    """A report's rows, typed, in table `report_typed` of a private DuckDB database.
+    """A report's rows, typed, in `report_typed` of a private DuckDB database.
 
-    The writer validates them and copies them to the CSV and the Parquet rows file from
-    there; `connection` may be shared with cursors (the table is not TEMP).
+    `report_typed` is a table, or a view of a Parquet file for rows bigger than memory. The
+    writer validates the rows and copies them to the CSV and the Parquet rows file from
+    there; `connection` may be shared with cursors (nothing of it is TEMP).
     """
 
     connection: duckdb.DuckDBPyConnection
@@ -248,15 +250,29 @@ def rolled_up_report(
     if category == "POINT_IN_TIME":
         report_date = iso_utc(request.as_of or now)
     con = _rollup_connection(layout.spill)
+    # Usage too big for memory (spilled in parts) makes rows too big for it too: they go to
+    # a Parquet file beside the parts, which the writer's passes read, rather than to a table
+    # that spills (at 10M subjects the report's five passes over a spilled table cost 9% of
+    # its time). Rows that fit stay in memory (at 1M subjects the file costs 5% more).
+    on_disk = None
+    if isinstance(usage, SpilledUsage):
+        on_disk = usage.folder / f"typed-{report_type}-{category}-{uuid.uuid4().hex[:8]}.parquet"
     try:
         held_only = category == "POINT_IN_TIME" and report_type == "USER"
         _define_usage(con, usage, request.sub_partner_org_id, held_only=held_only)
         con.register("catalog", catalog)
         typed = typed_rollup_sql(report_type, category, report_date)
-        con.execute(f"CREATE TABLE report_typed AS {typed}")
+        if on_disk is None:
+            con.execute(f"CREATE TABLE report_typed AS {typed}")
+        else:
+            target = sql_literal(on_disk)
+            con.execute(f"COPY ({typed}) TO {target} (FORMAT parquet, COMPRESSION lz4)")
+            con.execute(f"CREATE VIEW report_typed AS SELECT * FROM read_parquet({target})")
         yield RolledUp(con, report_type, category)
     finally:
         con.close()
+        if on_disk is not None:
+            on_disk.unlink(missing_ok=True)
 
 
 @contextmanager
