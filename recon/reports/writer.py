@@ -58,7 +58,7 @@ def complete_report(store: Store, report: Report, rows: RolledUp) -> Report:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp, rows_tmp = temporary_path(path), temporary_path(rows_path)
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report") as pool:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="contract") as pool:
             checked = pool.submit(check_rows, rows, contract)
             try:
                 write_csv(rows, order, tmp)
@@ -162,14 +162,10 @@ def _write_rows_file(rows: RolledUp, report_id: str, target: Path) -> None:
             columns.append(f"CAST(NULLIF({column}, '') AS {sql_type}) AS {name}")
         else:
             columns.append(f"{column} AS {name}")
-    cursor = rows.connection.cursor()
-    try:
-        cursor.execute(
-            f"COPY (SELECT {', '.join(columns)} FROM report_typed) TO {sql_literal(target)} "
-            "(FORMAT parquet, COMPRESSION snappy)"
-        )
-    finally:
-        cursor.close()
+    rows.connection.execute(
+        f"COPY (SELECT {', '.join(columns)} FROM report_typed) TO {sql_literal(target)} "
+        "(FORMAT parquet, COMPRESSION snappy)"
+    )
     fsync_file(target)
 
 
