@@ -25,9 +25,7 @@ from recon.ingest.instants import (
     AWARE_TIMESTAMP,
     NAIVE_DATETIME_PATTERN,
     NAIVE_TIMESTAMP_PATTERN,
-    localized,
-    naive_local,
-    parsed_instant,
+    read_instants,
 )
 
 ACCEPTED: Final = "ACCEPTED"
@@ -99,8 +97,8 @@ def _problem(reason: str, detail: pl.Expr) -> pl.Expr:
 
 
 def row_problems(
-    rows: pl.LazyFrame, catalog: pl.DataFrame, zones: Sequence[str] = ()
-) -> pl.LazyFrame:
+    rows: pl.DataFrame, catalog: pl.DataFrame, zones: Sequence[str] = ()
+) -> pl.DataFrame:
     """Add `reason` and `detail`: the first check a row fails, or nulls when it passes them all.
 
     The checks come from `schemas/events.yaml` (required, max_length, allowed) plus the rules
@@ -112,7 +110,7 @@ def row_problems(
     at = pl.col("occurred_at")
     zone = pl.col("_zone")
     naive = at.str.contains(NAIVE_TIMESTAMP_PATTERN)
-    parsed = pl.col("_instant")  # parsed once, below; canonical_events reuses it
+    parsed = pl.col("_instant")  # read once, below; canonical_events reuses it
     has_user = pl.col("user_id") != ""
     has_workspace = pl.col("workspace_id") != ""
     catalog_sku = pl.col("_catalog_sku")
@@ -243,30 +241,36 @@ def row_problems(
         ),
     ]
 
+    # Most rows pass every check, so only the failing ones have a reason and a detail
+    # formatted; formatting them for every row was a third of a batch's classification.
+    frame = read_instants(
+        rows.with_columns(
+            _catalog_sku=pl.col("package").replace_strict(
+                catalog["package"], catalog["sku"], default=None, return_dtype=pl.String
+            )
+        ),
+        zones,
+    )
     problem: pl.Expr = pl.lit(None, pl.Struct({"reason": pl.String, "detail": pl.String}))
     for condition, outcome in reversed(checks):
         problem = pl.when(condition).then(outcome).otherwise(problem)
-
-    skus = catalog.lazy().select(package=pl.col("package"), _catalog_sku=pl.col("sku"))
-    local = pl.when(naive & zone.is_not_null()).then(naive_local("occurred_at"))
-    return (
-        rows.join(skus, on="package", how="left", maintain_order="left")
-        .with_columns(_local=local)
-        .with_columns(
-            _instant=pl.when(naive)
-            .then(localized(pl.col("_local"), zones))
-            .otherwise(parsed_instant("occurred_at"))
-        )
-        .with_columns(_problem=problem)
-        .with_columns(
-            reason=pl.col("_problem").struct.field("reason"),
-            detail=pl.col("_problem").struct.field("detail"),
-        )
-        .drop("_problem", "_local")
+    failing = frame.select(pl.arg_where(pl.any_horizontal([c for c, _ in checks]))).to_series()
+    found = frame[failing].select(
+        reason=problem.struct.field("reason"), detail=problem.struct.field("detail")
+    )
+    nothing = pl.Series(dtype=pl.String).extend_constant(None, frame.height)
+    return frame.drop("_local").with_columns(
+        _placed(nothing.alias("reason"), failing, found["reason"]),
+        _placed(nothing.alias("detail"), failing, found["detail"]),
     )
 
 
-def canonical_events(valid: pl.LazyFrame) -> pl.LazyFrame:
+def _placed(column: pl.Series, positions: pl.Series, values: pl.Series) -> pl.Series:
+    """`column` with `values` at `positions` (a copy; the frame it came from is unchanged)."""
+    return column.clone().scatter(positions, values) if positions.len() else column
+
+
+def canonical_events(valid: pl.DataFrame) -> pl.DataFrame:
     """Typed canonical events from rows that passed `row_problems` (SKU filled from the catalog).
 
     `row_problems` leaves the parsed instant in `_instant`; it becomes `occurred_at` here.
@@ -277,50 +281,74 @@ def canonical_events(valid: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def classified_rows(
-    batch: pl.LazyFrame, stored: pl.LazyFrame, catalog: pl.DataFrame, zones: Sequence[str] = ()
-) -> pl.LazyFrame:
+    batch: pl.DataFrame, stored: pl.DataFrame, catalog: pl.DataFrame, zones: Sequence[str] = ()
+) -> pl.DataFrame:
     """Every raw row with `status` (ACCEPTED, DUPLICATE, QUARANTINED), `reason` and `detail`.
 
     `stored` holds the events already in the lake (content columns only); a row whose event_id
     is there with identical content is a DUPLICATE, with other content a CONFLICTING_DUPLICATE.
     Inside the batch the first row of an event_id (by `_seq`) wins on the same terms.
-    `zones` lists the zones the rows' `_zone` declares (see `row_problems`).
+    `zones` lists the zones the rows' `_zone` declares (see `row_problems`). The rows keep
+    the batch's order.
     """
-    content = content_columns()
-    checked = row_problems(normalized_raw(batch), catalog, zones)
+    checked = row_problems(normalized_raw(batch.lazy()).collect(), catalog, zones)
     typed = canonical_events(checked).with_columns(
         occurred_at=pl.when(pl.col("reason").is_null()).then(pl.col("occurred_at"))
     )
-    seen = stored.select(content).rename({c: f"_stored_{c}" for c in content if c != "event_id"})
-    # Materialised once: three branches below read it, and re-running the checks per branch
-    # tripled the cost of a batch.
-    joined = (
-        typed.join(seen, on="event_id", how="left", maintain_order="left")
-        .collect(engine="in-memory")
-        .lazy()
+    # A valid row whose event_id is neither stored nor repeated in the batch is accepted, and
+    # that is almost every row; only the others go through the comparisons below.
+    contender = pl.col("reason").is_null() & ~pl.col("event_id").is_in(stored["event_id"].implode())
+    repeated = typed.filter(contender).select(
+        pl.col("event_id").filter(pl.col("event_id").is_duplicated())
     )
+    others = typed.select(
+        pl.arg_where(~contender | pl.col("event_id").is_in(repeated["event_id"].implode()))
+    ).to_series()
+    status = pl.repeat(ACCEPTED, typed.height, dtype=pl.String, eager=True).alias("status")
+    if others.len():
+        settled = _contested(typed[others], stored)
+        typed = typed.with_columns(
+            _placed(typed["reason"], others, settled["reason"]),
+            _placed(typed["detail"], others, settled["detail"]),
+        )
+        status = _placed(status, others, settled["status"])
+    return typed.drop("_catalog_sku").with_columns(status)
+
+
+def _contested(rows: pl.DataFrame, stored: pl.DataFrame) -> pl.DataFrame:
+    """`status`, `reason` and `detail` of rows that are invalid, stored, or repeated, in order.
+
+    Every copy of an event_id repeated among the batch's new valid rows is here, so the first
+    one (by `_seq`) is found among them.
+    """
+    content = content_columns()
+    seen = stored.select(content).rename({c: f"_stored_{c}" for c in content if c != "event_id"})
+    joined = rows.join(seen, on="event_id", how="left", maintain_order="left")
     in_store = pl.col("_stored_occurred_at").is_not_null()
     same_as_store = pl.all_horizontal(
         [pl.col(c).eq_missing(pl.col(f"_stored_{c}")) for c in content if c != "event_id"]
     )
     valid = pl.col("reason").is_null()
-    # Rows that are valid and new to the store compete inside the batch; the first one wins.
-    # Group-bys and joins, not windows: almost every event_id occurs once, and a window per
-    # event_id costs far more than a hash aggregation over the few that repeat.
+    # Group-bys and joins, not windows: a window per event_id costs far more than a hash
+    # aggregation over the few that repeat.
     contenders = joined.filter(valid & ~in_store)
-    firsts = contenders.group_by("event_id").agg(_first_seq=pl.col("_seq").min(), _copies=pl.len())
-    winners = (
-        contenders.join(firsts.filter(pl.col("_copies") > 1), on="event_id", how="inner")
-        .filter(pl.col("_seq") == pl.col("_first_seq"))
-        .select("event_id", *[pl.col(c).alias(f"_winner_{c}") for c in content if c != "event_id"])
+    firsts = contenders.group_by("event_id").agg(_first_seq=pl.col("_seq").min())
+    winners = contenders.join(firsts, on="event_id", how="inner").filter(
+        pl.col("_seq") == pl.col("_first_seq")
     )
     joined = joined.join(
-        firsts.select("event_id", "_first_seq"), on="event_id", how="left", maintain_order="left"
-    ).join(winners, on="event_id", how="left", maintain_order="left")
+        winners.select(
+            "event_id",
+            "_first_seq",
+            *[pl.col(c).alias(f"_winner_{c}") for c in content if c != "event_id"],
+        ),
+        on="event_id",
+        how="left",
+        maintain_order="left",
+    )
     same_as_winner = pl.all_horizontal(
         [pl.col(c).eq_missing(pl.col(f"_winner_{c}")) for c in content if c != "event_id"]
     )
-
     status = (
         pl.when(~valid)
         .then(pl.lit(QUARANTINED))
@@ -346,21 +374,9 @@ def classified_rows(
             )
         )
     )
-    return (
-        joined.with_columns(status=status)
-        .with_columns(
-            reason=pl.when(valid & (pl.col("status") == QUARANTINED))
-            .then(pl.lit(CONFLICTING_DUPLICATE))
-            .otherwise(pl.col("reason")),
-            detail=pl.when(valid & (pl.col("status") == QUARANTINED))
-            .then(conflict_detail)
-            .otherwise(pl.col("detail")),
-        )
-        .drop(
-            [f"_stored_{c}" for c in content if c != "event_id"],
-            [f"_winner_{c}" for c in content if c != "event_id"],
-            "_first_seq",
-            "_catalog_sku",
-        )
-        .sort("_seq")
+    conflict = valid & (pl.col("status") == QUARANTINED)
+    return joined.with_columns(status=status).select(
+        "status",
+        reason=pl.when(conflict).then(pl.lit(CONFLICTING_DUPLICATE)).otherwise(pl.col("reason")),
+        detail=pl.when(conflict).then(conflict_detail).otherwise(pl.col("detail")),
     )

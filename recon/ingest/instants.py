@@ -35,6 +35,17 @@ def parsed_instant(column: str) -> pl.Expr:
     )
 
 
+def common_instant(column: str) -> pl.Expr:
+    """Parse the common forms (`2026-03-01T10:00:00Z`, `...+05:30`) to a UTC instant, else null.
+
+    Where it gives an instant it is the one `parsed_instant` gives, which reads every other
+    form too; trying this one first spares most rows that function's rewriting of the text.
+    """
+    return pl.col(column).str.to_datetime(
+        "%Y-%m-%dT%H:%M:%S%.f%#z", time_unit="us", time_zone="UTC", strict=False
+    )
+
+
 def naive_local(column: str) -> pl.Expr:
     """Parse a naive ISO 8601 date and time (no offset) to a naive datetime, else null."""
     text = (
@@ -60,3 +71,34 @@ def localized(local: pl.Expr, zones: Sequence[str]) -> pl.Expr:
             .otherwise(out)
         )
     return out
+
+
+def read_instants(rows: pl.DataFrame, zones: Sequence[str]) -> pl.DataFrame:
+    """`rows` with `_instant`, each `occurred_at` as a UTC instant (null where unreadable).
+
+    Also `_local`: the naive local time of a row read in its declared `_zone`, else null.
+    Most rows are in a common form and read at once; only the others are read the long way
+    (`parsed_instant`, or `localized` for a naive time), which costs five text rewrites a row.
+    """
+    frame = rows.with_columns(
+        _instant=common_instant("occurred_at"), _local=pl.lit(None, pl.Datetime("us"))
+    )
+    others = frame.select(pl.arg_where(pl.col("_instant").is_null())).to_series()
+    if others.is_empty():
+        return frame
+    naive = pl.col("occurred_at").str.contains(NAIVE_TIMESTAMP_PATTERN)
+    read = (
+        frame[others]
+        .with_columns(
+            _local=pl.when(naive & pl.col("_zone").is_not_null()).then(naive_local("occurred_at"))
+        )
+        .with_columns(
+            _instant=pl.when(naive)
+            .then(localized(pl.col("_local"), zones))
+            .otherwise(parsed_instant("occurred_at"))
+        )
+    )
+    return frame.with_columns(
+        frame["_instant"].clone().scatter(others, read["_instant"]),
+        frame["_local"].clone().scatter(others, read["_local"]),
+    )

@@ -309,9 +309,7 @@ def _ingest_into(
             .join(ids.lazy(), on="event_id", how="semi")
             .collect(engine="streaming")
         )
-        classified = ev.classified_rows(
-            chunk.rows.lazy(), stored.lazy(), catalog, sorted(chunk.zones)
-        ).collect(engine="in-memory")
+        classified = ev.classified_rows(chunk.rows, stored, catalog, sorted(chunk.zones))
         _account(classified, result)
         accepted = classified.filter(pl.col("status") == ev.ACCEPTED)
         known.add_files(

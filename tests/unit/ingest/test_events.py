@@ -7,9 +7,12 @@ from typing import Any
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from recon.ingest.catalog import load_catalog
 from recon.ingest.events import classified_rows, content_columns
-from tests.conftest import raw_row
+from tests.conftest import CATALOG_PATH, raw_row
 
 
 def classify(
@@ -28,7 +31,7 @@ def classify(
                 for c in content_columns()
             }
         )
-    return classified_rows(batch.lazy(), stored.lazy(), catalog).collect()
+    return classified_rows(batch, stored, catalog)
 
 
 def outcome(
@@ -160,3 +163,88 @@ def test_missing_optional_columns_are_empty_values(catalog):
     out = classify([row], catalog)
     assert out["status"].to_list() == ["ACCEPTED"]
     assert out.select("license_id", "location_id").row(0) == ("", "")
+
+
+# ----------------------------------------------------------- a batch against a row-by-row reference
+
+# Forms read at once (the common ones) and forms read the long way, mixed in one batch.
+_INSTANTS = [
+    "2026-03-01T10:00:00Z",
+    "2026-03-01T11:00:00+01:00",
+    "2026-03-01 10:00:00Z",
+    "2026-03-01t05:00-0500",
+    "2026-03-01T12:00:00+02",
+    "2026-03-01T10:00:00.5Z",
+    "2026-03-01T10:00:00",
+    "2026-03-01",
+    "March 1st",
+]
+
+
+@st.composite
+def _batches(draw: st.DrawFn) -> list[dict[str, str]]:
+    rows = []
+    for _ in range(draw(st.integers(min_value=1, max_value=25))):
+        row = raw_row(
+            event_id=f"e{draw(st.integers(min_value=0, max_value=6))}",
+            occurred_at=draw(st.sampled_from(_INSTANTS)),
+            action=draw(st.sampled_from(["ASSIGN", "UNASSIGN", "REMOVE"])),
+            package=draw(st.sampled_from(["WEBEX_CALLING", "WEBEX_SUITE", "NO_SUCH"])),
+        )
+        rows.append(row)
+    return rows
+
+
+def _reference(
+    rows: list[dict[str, str]], catalog: pl.DataFrame, stored: pl.DataFrame
+) -> list[tuple[object, ...]]:
+    """Status, reason and instant of each row, worked out one row at a time in order."""
+    content = content_columns()
+    known = {r["event_id"]: r for r in stored.select(content).iter_rows(named=True)}
+    first: dict[str, dict[str, object]] = {}
+    out: list[tuple[object, ...]] = []
+    for row in rows:
+        alone = classify([row], catalog).row(0, named=True)
+        mine = {c: alone[c] for c in content}
+        if alone["reason"] is not None:
+            out.append(("QUARANTINED", alone["reason"], None))
+        elif row["event_id"] in known:
+            same = known[row["event_id"]] == mine
+            out.append(
+                ("DUPLICATE", None, mine["occurred_at"])
+                if same
+                else ("QUARANTINED", "CONFLICTING_DUPLICATE", mine["occurred_at"])
+            )
+        elif row["event_id"] in first:
+            same = first[row["event_id"]] == mine
+            out.append(
+                ("DUPLICATE", None, mine["occurred_at"])
+                if same
+                else ("QUARANTINED", "CONFLICTING_DUPLICATE", mine["occurred_at"])
+            )
+        else:
+            first[row["event_id"]] = mine
+            out.append(("ACCEPTED", None, mine["occurred_at"]))
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(_batches(), st.sets(st.integers(min_value=0, max_value=6)))
+def test_a_batch_classifies_like_its_rows_one_by_one_in_order(rows, stored_ids):
+    """Mixed forms and repeats in one batch: each row as if classified alone, in order.
+
+    The batch reads common timestamps and the rest separately and settles only invalid,
+    stored and repeated rows the long way; this holds every row to the plain rule.
+    """
+    catalog = load_catalog(CATALOG_PATH)
+    stored = classify(
+        [raw_row(event_id=f"e{i}", action="UNASSIGN" if i % 2 else "ASSIGN") for i in stored_ids]
+        or [raw_row()],
+        catalog,
+    ).filter(pl.col("event_id").is_in([f"e{i}" for i in stored_ids]))
+    out = classify(rows, catalog, stored=stored.select(content_columns()))
+    assert out.height == len(rows)
+    assert out["_seq"].to_list() == list(range(len(rows)))
+    assert list(out.select("status", "reason", "occurred_at").iter_rows()) == _reference(
+        rows, catalog, stored
+    )
