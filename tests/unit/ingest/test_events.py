@@ -208,20 +208,11 @@ def _reference(
         mine = {c: alone[c] for c in content}
         if alone["reason"] is not None:
             out.append(("QUARANTINED", alone["reason"], None))
-        elif row["event_id"] in known:
-            same = known[row["event_id"]] == mine
-            out.append(
-                ("DUPLICATE", None, mine["occurred_at"])
-                if same
-                else ("QUARANTINED", "CONFLICTING_DUPLICATE", mine["occurred_at"])
-            )
-        elif row["event_id"] in first:
-            same = first[row["event_id"]] == mine
-            out.append(
-                ("DUPLICATE", None, mine["occurred_at"])
-                if same
-                else ("QUARANTINED", "CONFLICTING_DUPLICATE", mine["occurred_at"])
-            )
+        elif row["event_id"] in known or row["event_id"] in first:
+            earlier = known.get(row["event_id"]) or first[row["event_id"]]
+            conflict = None if earlier == mine else "CONFLICTING_DUPLICATE"
+            status = "DUPLICATE" if conflict is None else "QUARANTINED"
+            out.append((status, conflict, mine["occurred_at"]))
         else:
             first[row["event_id"]] = mine
             out.append(("ACCEPTED", None, mine["occurred_at"]))
