@@ -12,7 +12,7 @@ parse is a `BadInputError` naming the variable, never a silent default.
 | RECON_LOCK_WAIT | seconds a writer waits for the home's lock | 30 |
 | RECON_SLICE_EVENTS | events per slice of customers the engine holds at once | 4,000,000 |
 | RECON_SPARK_MASTER | the Spark master `--engine spark` uses (see `core.engines`) | local[*] |
-| RECON_INGEST_BATCH_ROWS | rows per ingest batch | 1,000,000 |
+| RECON_INGEST_BATCH_ROWS | rows per ingest batch | 250,000 |
 | RECON_FAST_CSV_BYTES | CSVs up to this size are parsed in one go | 256 MiB |
 | RECON_HTTP_LOG | `recon serve` logs one line per request to stderr; `0` turns it off | on |
 | RECON_DEBUG | an internal error shows its traceback when set | off |

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from recon.core import config
 from recon.core.config import (
     BillingZones,
     engine_slice_events,
@@ -127,3 +128,16 @@ def test_the_cli_names_a_bad_setting(tmp_path, write_csv):
     )
     assert done.returncode == 2, done.stderr
     assert "RECON_INGEST_BATCH_ROWS='many' is not a whole number" in done.stderr
+
+
+def test_the_documented_defaults_are_the_defaults():
+    """The module's table of variables states each numeric default as the code has it."""
+    table = {
+        line.split("|")[1].strip(): line.split("|")[3].strip()
+        for line in (config.__doc__ or "").splitlines()
+        if line.startswith("| RECON_")
+    }
+    assert table["RECON_SLICE_EVENTS"] == f"{config.ENGINE_SLICE_EVENTS:,}"
+    assert table["RECON_INGEST_BATCH_ROWS"] == f"{config.INGEST_BATCH_ROWS:,}"
+    assert table["RECON_FAST_CSV_BYTES"] == f"{config.FAST_CSV_BYTES // 2**20} MiB"
+    assert table["RECON_LOCK_WAIT"] == f"{config.LOCK_WAIT_SECONDS:g}"
