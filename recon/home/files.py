@@ -100,12 +100,15 @@ def write_atomically(frame: pl.DataFrame, path: Path) -> None:
 def write_parquet_atomically(frame: pl.DataFrame, path: Path) -> None:
     """Like `write_atomically`, but the Parquet is built in memory and written by Python.
 
+    zstd at level 1, not the default 3: the ingest writes every lake file through here, and
+    level 1 made a 1M-subject ingest 3% faster for a lake 1.5% bigger (reading is as fast).
+
     For bounded frames (an ingest batch). Polars can report a full disk while writing a file
     as a format error ("Invalid thrift: transport error"); writing the bytes here surfaces
     ENOSPC, EDQUOT or EFBIG as the `OSError` it is.
     """
     buffer = io.BytesIO()
-    frame.write_parquet(buffer, compression="zstd", statistics=True)
+    frame.write_parquet(buffer, compression="zstd", compression_level=1, statistics=True)
     write_bytes_atomically(path, buffer.getvalue())
 
 
