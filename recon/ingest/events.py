@@ -259,10 +259,10 @@ def row_problems(
         reason=problem.struct.field("reason"), detail=problem.struct.field("detail")
     )
     nothing = pl.Series(dtype=pl.String).extend_constant(None, frame.height)
-    return frame.drop("_local").with_columns(
+    return frame.with_columns(
         _placed(nothing.alias("reason"), failing, found["reason"]),
         _placed(nothing.alias("detail"), failing, found["detail"]),
-    )
+    ).drop("_local")
 
 
 def _placed(column: pl.Series, positions: pl.Series, values: pl.Series) -> pl.Series:
@@ -298,8 +298,8 @@ def classified_rows(
     # A valid row whose event_id is neither stored nor repeated in the batch is accepted, and
     # that is almost every row; only the others go through the comparisons below.
     contender = pl.col("reason").is_null() & ~pl.col("event_id").is_in(stored["event_id"].implode())
-    repeated = typed.filter(contender).select(
-        pl.col("event_id").filter(pl.col("event_id").is_duplicated())
+    repeated = typed.select(pl.col("event_id").filter(contender)).filter(
+        pl.col("event_id").is_duplicated()
     )
     others = typed.select(
         pl.arg_where(~contender | pl.col("event_id").is_in(repeated["event_id"].implode()))
