@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, ConsoleOptions, RenderResult
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -146,6 +145,9 @@ def progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
 
         yield log
         return
+    # rich.progress costs 7 ms to import, and only a long step on a terminal draws a bar.
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: PLC0415
+
     with Progress(
         TextColumn("{task.description}", markup=False),
         BarColumn(),
