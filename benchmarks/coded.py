@@ -30,7 +30,8 @@ from recon.engine.intervals import RULE_COLUMNS
 from recon.home.layout import HomeLayout
 from recon.ingest.lake import scan_events
 from recon.reports.coded import coded_events, lake_ids
-from recon.reports.usage import SliceUsage, load_catalog_for, slice_usage
+from recon.reports.kernel import SliceUsage, slice_usage
+from recon.reports.usage import load_catalog_for
 
 START, END = date(2026, 10, 1), date(2026, 10, 31)
 NOW = datetime(2026, 11, 15, tzinfo=UTC)

@@ -1,6 +1,6 @@
 """Which engine computes USER usage: embedded (Polars in this process) or Apache Spark.
 
-Both run the same kernel (`recon.reports.usage.slice_usage`); only where it runs differs. The
+Both run the same kernel (`recon.reports.kernel.slice_usage`); only where it runs differs. The
 choice comes from a call (`--engine`, `Recon(engine=...)`), else the home's recon.toml:
 
 ```toml

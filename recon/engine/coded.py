@@ -19,8 +19,9 @@ day arithmetic `proration.interval_units`: they are not written twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Final
 
 import polars as pl
@@ -54,16 +55,25 @@ _SUBJECT: Final = ["customer_org_id", "subject_type", "subject_id"]
 _CODE_BITS: Final = 32  # room for a code below the time in a "latest" key
 
 
-@dataclass(frozen=True)
 class Ranked:
     """A dictionary re-coded by rank: `rank[code]` orders as the text does.
 
-    `texts[rank]` is the text and `code[rank]` the stored code again.
+    `texts[rank]` is the text and `code[rank]` the stored code again (both made on first
+    use: ordering rows needs only `rank`).
     """
 
-    rank: pl.Series
-    texts: pl.Series
-    code: pl.Series
+    def __init__(self, dictionary: pl.Series) -> None:
+        if not (dictionary == "").any():
+            dictionary = pl.concat([dictionary, pl.Series([""], dtype=pl.String)])
+        self._dictionary = dictionary
+        self.code = dictionary.arg_sort().cast(pl.UInt32)
+        positions = pl.int_range(len(dictionary), dtype=pl.UInt32, eager=True)
+        self.rank = pl.zeros(len(dictionary), pl.UInt32, eager=True).scatter(self.code, positions)
+
+    @cached_property
+    def texts(self) -> pl.Series:
+        """The dictionary's texts in rank order."""
+        return self._dictionary.gather(self.code)
 
 
 @dataclass(frozen=True)
@@ -77,15 +87,17 @@ class CodedIds:
     _ranked: dict[str, Ranked] = field(default_factory=dict, compare=False, repr=False)
 
     def ranked(self, column: str) -> Ranked:
-        """`column`'s dictionary by rank ("" added if absent, so it is always rank 0)."""
+        """`column`'s dictionary by rank ("" added if absent, so it is always rank 0).
+
+        Columns that share one dictionary (user_id and workspace_id) share its ranks.
+        """
         if column not in self._ranked:
             texts = self.texts[column]
-            if not (texts == "").any():
-                texts = pl.concat([texts, pl.Series([""], dtype=pl.String)])
-            order = texts.arg_sort().cast(pl.UInt32)
-            self._ranked[column] = Ranked(
-                order.arg_sort().cast(pl.UInt32), texts.gather(order), order
-            )
+            for other, done in self._ranked.items():
+                if self.texts[other] is texts:
+                    self._ranked[column] = done
+                    return done
+            self._ranked[column] = Ranked(texts)
         return self._ranked[column]
 
     def empty_code(self, column: str) -> int:
@@ -112,6 +124,7 @@ def coded_usage(
     tables: Mapping[str, DayTable],
     until: int,
     sink: Callable[[pl.DataFrame], None] | None = None,
+    order_by: Sequence[str] = (),
 ) -> tuple[pl.DataFrame, pl.DataFrame] | None:
     """Some customers' coded events → their USER usage (text) and partner-name keys.
 
@@ -121,7 +134,8 @@ def coded_usage(
     ordered=False)` (partner name harmonised within these events only) and
     `partner_name_keys` of the zoned rows; or None when the codes do not fit the packed keys
     or an instant precedes 1970 (the caller then takes the text path). `sink` is handed the
-    intervals, coded (`decoded_intervals` turns them into the text pipeline's).
+    intervals, coded (`decoded_intervals` turns them into the text pipeline's). With
+    `order_by` (coded columns of the usage), the rows come out sorted by those columns' text.
     """
     if events.is_empty() or not ids.fits():
         return None
@@ -148,7 +162,39 @@ def coded_usage(
         return None
     rows = pl.concat(parts, how="vertical")
     keys = _partner_name_keys(rows, ids)
-    return _decoded(_harmonised(rows).filter(pl.col("quantity_micros") > 0), ids), keys
+    billed = _harmonised(rows).filter(pl.col("quantity_micros") > 0)
+    return _decoded(in_text_order(billed, ids, order_by), ids), keys
+
+
+def in_text_order(rows: pl.DataFrame, ids: CodedIds, columns: Sequence[str]) -> pl.DataFrame:
+    """`rows` sorted by coded `columns` as their texts would sort, without reading any text.
+
+    Each code becomes its rank (`CodedIds.ranked`), and the ranks are packed, most
+    significant first, into as few 64-bit words as hold them: a sort on one or two integer
+    columns instead of one on eight text columns (0.16 against 1.2 s for 1.3M USER rows).
+    """
+    if not columns:
+        return rows
+    if not set(columns) <= set(CODED) - set(RANKED):
+        raise ValueError(f"can only order by coded id columns, not {list(columns)}")
+    words: list[pl.Series] = []
+    free = 0
+    for column in columns:
+        ranks = ids.ranked(column).rank
+        bits = _bits(len(ranks))
+        rank = ranks.gather(rows[column]).cast(pl.UInt64)
+        if words and bits <= free:
+            words[-1] = words[-1] * 2**bits + rank
+            free -= bits
+        else:
+            words.append(rank)
+            free = 64 - bits
+    names = [f"_order{i}" for i in range(len(words))]
+    return (
+        rows.with_columns(w.alias(n) for w, n in zip(words, names, strict=True))
+        .sort(names)
+        .drop(names)
+    )
 
 
 def _coded_intervals(coded: pl.DataFrame, ids: CodedIds, base: set[str]) -> pl.DataFrame:

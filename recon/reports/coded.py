@@ -9,7 +9,7 @@ existed, or ids too many to pack (`CodedIds.fits`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import polars as pl
 
@@ -59,17 +59,19 @@ def coded_slice_usage(
     tables: dict[str, DayTable],
     until: int,
     sink: Sink | None,
+    order_by: Sequence[str] = (),
 ) -> tuple[pl.DataFrame, pl.DataFrame] | None:
     """`coded_usage` of some customers' coded events: USER rows and partner-name keys.
 
     None when the kernel cannot take these events (the caller decodes them and takes the
-    text kernel). `sink` is handed the slice's coded intervals.
+    text kernel). `sink` is handed the slice's coded intervals; rows are sorted by the text
+    of the `order_by` columns.
     """
     zone_map = _customer_zones(events, ids, zones)
     present = set(zone_map["zone"].unique().to_list())
     base = set(catalog.filter(pl.col("kind") == "BASE")["package"])
     used = {z: t for z, t in tables.items() if z in present}
-    return coded_usage(events, ids, base, zone_map, used, until, sink)
+    return coded_usage(events, ids, base, zone_map, used, until, sink, order_by)
 
 
 def _customer_zones(events: pl.DataFrame, ids: CodedIds, zones: BillingZones) -> pl.DataFrame:

@@ -18,6 +18,7 @@ from typing import Final
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 
 from recon.core.contracts import Category, ReportType, report_contract
 from recon.core.csvsafe import NUMERIC_COLUMNS, TRIGGERS
@@ -214,14 +215,49 @@ def _define_usage(
 class RolledUp:
     """A report's rows, typed, in `report_typed` of a private DuckDB database.
 
-    `report_typed` is a table, or a view of a Parquet file for rows bigger than memory. The
-    writer validates the rows and copies them to the CSV and the Parquet rows file from
-    there; `connection` may be shared with cursors (nothing of it is TEMP).
+    `report_typed` is a table, a view of a Parquet file for rows bigger than memory, or, with
+    `frame`, those rows as a Polars frame registered on `connection` alone. The writer
+    validates the rows (`frame` if given, else `report_typed` through a cursor) and copies
+    them to the CSV and the Parquet rows file from `report_typed`.
     """
 
     connection: duckdb.DuckDBPyConnection
     report_type: ReportType
     category: Category
+    frame: pl.DataFrame | None = None
+
+
+def user_rows_frame(
+    usage: pl.DataFrame | pa.Table,
+    catalog: pl.DataFrame,
+    category: Category,
+    report_date: str | None = None,
+    sub_partner_org_id: str | None = None,
+) -> pl.DataFrame:
+    """The typed USER rows of usage held in memory: `typed_rollup_sql`'s rows, made in Polars.
+
+    Usage in memory is in `USER_ORDER`, and USER rows are usage rows (the USER grain is
+    usage's), so this selects and filters without sorting; SKU and DESCRIPTION are looked up
+    in the catalog by package. The contract's key check still holds the order.
+    """
+    frame = usage if isinstance(usage, pl.DataFrame) else pl.from_arrow(usage)
+    assert isinstance(frame, pl.DataFrame)
+    if sub_partner_org_id is not None:
+        frame = frame.filter(pl.col("sub_partner_org_id") == sub_partner_org_id)
+    if category == "POINT_IN_TIME":  # the keys held at the instant
+        frame = frame.filter(pl.col("quantity_micros") > 0)
+    columns = []
+    for name in report_contract("USER", category).names:
+        if name == "REPORT_DATE":
+            columns.append(pl.lit(report_date or "", pl.String).alias(name))
+            continue
+        table, column = _COLUMNS[name][0].split(".")
+        if table == "c":  # from the catalog (every package is in it: `report_usage` checks)
+            value = pl.col("package").replace_strict(catalog["package"], catalog[column])
+        else:
+            value = pl.col(column)
+        columns.append(value.alias(name))
+    return frame.select(columns)
 
 
 def _rollup_connection(spill_dir: Path | None) -> duckdb.DuckDBPyConnection:
@@ -260,22 +296,42 @@ def rolled_up_report(
     on_disk = None
     if isinstance(usage, SpilledUsage):
         on_disk = usage.folder / f"typed-{report_type}-{category}-{uuid.uuid4().hex[:8]}.parquet"
+    frame = None
     try:
-        held_only = category == "POINT_IN_TIME" and report_type == "USER"
-        _define_usage(con, usage, request.sub_partner_org_id, held_only=held_only)
-        con.register("catalog", catalog)
-        typed = typed_rollup_sql(report_type, category, report_date)
-        if on_disk is None:
-            con.execute(f"CREATE TABLE report_typed AS {typed}")
+        if report_type == "USER" and on_disk is None:  # usage in key order: nothing to roll up
+            sub_partner = request.sub_partner_org_id
+            frame = user_rows_frame(usage, catalog, category, report_date, sub_partner)
+            con.register("report_typed", frame.to_arrow())
         else:
-            target = sql_literal(on_disk)
-            con.execute(f"COPY ({typed}) TO {target} (FORMAT parquet, COMPRESSION lz4)")
-            con.execute(f"CREATE VIEW report_typed AS SELECT * FROM read_parquet({target})")
-        yield RolledUp(con, report_type, category)
+            _rolled_up_in_sql(con, usage, catalog, request, report_date, on_disk)
+        yield RolledUp(con, report_type, category, frame)
     finally:
         con.close()
         if on_disk is not None:
             on_disk.unlink(missing_ok=True)
+
+
+def _rolled_up_in_sql(
+    con: duckdb.DuckDBPyConnection,
+    usage: Usage,
+    catalog: pl.DataFrame,
+    request: ReportRequest,
+    report_date: str | None,
+    on_disk: Path | None,
+) -> None:
+    """`typed_rollup_sql` of `usage` as `report_typed`: a table, or a view of `on_disk`."""
+    report_type: ReportType = request.type  # type: ignore[assignment]
+    category: Category = request.category  # type: ignore[assignment]
+    held_only = category == "POINT_IN_TIME" and report_type == "USER"
+    _define_usage(con, usage, request.sub_partner_org_id, held_only=held_only)
+    con.register("catalog", catalog)
+    typed = typed_rollup_sql(report_type, category, report_date)
+    if on_disk is None:
+        con.execute(f"CREATE TABLE report_typed AS {typed}")
+    else:
+        target = sql_literal(on_disk)
+        con.execute(f"COPY ({typed}) TO {target} (FORMAT parquet, COMPRESSION lz4)")
+        con.execute(f"CREATE VIEW report_typed AS SELECT * FROM read_parquet({target})")
 
 
 @contextmanager

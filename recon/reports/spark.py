@@ -39,7 +39,8 @@ from recon.home.layout import HomeLayout, event_files
 from recon.ingest.codes import code_column
 from recon.ingest.lake import event_schema, lake_rows
 from recon.reports.coded import lake_ids
-from recon.reports.usage import SpilledUsage, Usage, slice_usage, usage_folder
+from recon.reports.kernel import slice_usage
+from recon.reports.usage import USER_ORDER, SpilledUsage, Usage, usage_folder
 
 if TYPE_CHECKING:
     from pyspark import Broadcast
@@ -155,7 +156,8 @@ def spark_usage(
     session = spark_session(engine.spark_master or DEFAULT_SPARK_MASTER)
     files = event_files(layout)
     if not files:
-        return slice_usage(pl.LazyFrame(schema=event_schema()), catalog, zones, tables, now).rows
+        empty = pl.LazyFrame(schema=event_schema())
+        return slice_usage(empty, catalog, zones, tables, now, order_by=USER_ORDER).rows
     from pyspark import StorageLevel  # noqa: PLC0415
     from pyspark.sql import functions as F  # noqa: N812, PLC0415
 

@@ -10,11 +10,10 @@ import os
 import shutil
 import tempfile
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TypeAlias
+from typing import Final, TypeAlias
 
 import duckdb
 import polars as pl
@@ -26,14 +25,10 @@ from recon.core.engines import EngineSettings
 from recon.core.errors import BadInputError
 from recon.core.timezones import DayTable, day_table, to_micros
 from recon.engine.coded import CodedIds
-from recon.engine.intervals import RULE_COLUMNS, assignment_intervals, unordered_intervals
+from recon.engine.intervals import RULE_COLUMNS, assignment_intervals
 from recon.engine.proration import (
-    finished_usage,
     holdings_at,
-    partner_name_keys,
     partner_names,
-    usage_in_zone,
-    zoned_usage,
 )
 from recon.home.layout import HomeLayout
 from recon.home.lock import pid_alive
@@ -42,14 +37,12 @@ from recon.ingest.catalog import load_catalog
 from recon.ingest.lake import lake_fingerprint, lake_rows, scan_known_events
 from recon.reports.coded import (
     coded_events,
-    coded_slice_usage,
     decoded_with_codes,
     lake_ids,
-    text_events,
 )
+from recon.reports.kernel import slice_usage
 from recon.reports.model import ReportRequest
 from recon.reports.snapshots import plan_snapshots
-from recon.reports.zones import customer_zones
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,8 +81,23 @@ class SpilledUsage:
             con.close()
 
 
-# In memory (a Polars frame, or the Arrow table `shared_usage` makes of it) or on disk.
+# In memory (a Polars frame, or the Arrow table `shared_usage` makes of it) or on disk. In
+# memory, the rows are in `USER_ORDER`; on disk, in no particular order.
 Usage: TypeAlias = pl.DataFrame | pa.Table | SpilledUsage
+
+# The USER report's key (`schemas/report_user.yaml`) as usage columns, SKU left out: the
+# catalog gives every package one SKU of its own, so SERVICE_NAME alone orders them. Usage
+# in memory comes in this order, so the USER report needs no sort of its own.
+USER_ORDER: Final = [
+    "partner_org_id",
+    "subscription_id",
+    "customer_org_id",
+    "user_id",
+    "workspace_id",
+    "package",
+    "location_id",
+    "license_id",
+]
 
 
 def shared_usage(usage: Usage) -> Usage:
@@ -170,9 +178,8 @@ def report_usage(
         at = request.as_of or now
         scoped_events = events.filter(pl.col("occurred_at") <= at)
         _check_catalog(scoped_events.select("package"), catalog)
-        return holdings_at(assignment_intervals(scoped_events, catalog), to_micros(at)).collect(
-            engine="in-memory"
-        )
+        held = holdings_at(assignment_intervals(scoped_events, catalog), to_micros(at))
+        return held.sort(USER_ORDER).collect(engine="in-memory")
     if request.timezone:
         zones = zones.forced(request.timezone)
     tables = period_day_tables(request, zones)
@@ -195,7 +202,16 @@ def report_usage(
     # name), each slice's usage written to Parquet as it is done: the memory the rules need
     # follows the slice, and the roll-up reads the parts from disk.
     if lake_rows(layout) <= config.engine_slice_events():
-        rows = slice_usage(scoped_events, catalog, zones, tables, now, sink=plan.collect, ids=ids)
+        rows = slice_usage(
+            scoped_events,
+            catalog,
+            zones,
+            tables,
+            now,
+            sink=plan.collect,
+            ids=ids,
+            order_by=USER_ORDER,
+        )
         plan.save()
         return rows.rows
     folder = usage_folder(layout)
@@ -270,75 +286,6 @@ def _remove_stale_usage(layout: HomeLayout) -> None:
         pid = folder.name.split("-")[1]
         if pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
-
-
-@dataclass(frozen=True)
-class SliceUsage:
-    """The usage of one slice of customers: `rows`, and its partner-name keys.
-
-    `rows` is finished except for the partner name, whose rows span slices: fold the
-    `name_keys` of every slice with `partner_names` to get the name the whole lake gives.
-    """
-
-    rows: pl.DataFrame
-    name_keys: pl.DataFrame
-
-
-def slice_usage(
-    events: pl.LazyFrame,
-    catalog: pl.DataFrame,
-    zones: BillingZones,
-    tables: dict[str, DayTable],
-    now: datetime,
-    *,
-    sink: Callable[[pl.DataFrame], None] | None = None,
-    ids: CodedIds | None = None,
-) -> SliceUsage:
-    """The engine's kernel: some customers' events → their USER usage (rules §3-§5).
-
-    Every event of a customer must be in `events` (a customer never straddles two slices);
-    `tables` is `period_day_tables` of the request. Both the embedded slice loop and a
-    distributed runner call this, so no billing rule is written twice. `sink` is handed the
-    slice's intervals (snapshots keep the state at month boundaries from them). With `ids`,
-    `events` are `coded_events` and the rules run on the codes; the rows come out as text.
-    """
-    if ids is not None:
-        frame = events.collect(engine="in-memory")
-        coded = coded_slice_usage(frame, ids, catalog, zones, tables, to_micros(now), sink)
-        if coded is not None:
-            return SliceUsage(*coded)
-        events = text_events(frame, ids).lazy()  # codes that do not pack: the text kernel
-    zoned = _zoned_slice(events, catalog, zones, tables, now, sink).collect(engine="in-memory")
-    keys = partner_name_keys(zoned.lazy()).collect(engine="in-memory")
-    rows = finished_usage(zoned.lazy(), ordered=False).collect(engine="in-memory")
-    return SliceUsage(rows, keys)
-
-
-def _zoned_slice(
-    events: pl.LazyFrame,
-    catalog: pl.DataFrame,
-    zones: BillingZones,
-    tables: dict[str, DayTable],
-    now: datetime,
-    sink: Callable[[pl.DataFrame], None] | None = None,
-) -> pl.LazyFrame:
-    """`zoned_usage` of some customers' events (intervals collected once, zones looked up)."""
-    intervals = unordered_intervals(events, catalog)
-    if sink is not None:
-        sink(intervals)
-    customers = intervals.select("customer_org_id", "partner_org_id").unique()
-    zone_map = customer_zones(customers, zones)
-    present = set(zone_map["zone"].unique().to_list())
-    if len(present) == 1:  # every customer bills in one zone: no join on its text id needed
-        (zone,) = present
-        return usage_in_zone(intervals.lazy(), tables[zone], to_micros(now), merge=False)
-    return zoned_usage(
-        intervals.lazy(),
-        zone_map.lazy(),
-        {z: t for z, t in tables.items() if z in present},
-        to_micros(now),
-        merge=False,  # intervals of the rules engine never overlap per row
-    )
 
 
 def customer_slices(events: pl.LazyFrame, layout: HomeLayout, work: Path) -> list[pl.LazyFrame]:

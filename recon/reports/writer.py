@@ -96,22 +96,35 @@ def check_rows(rows: RolledUp, contract: Contract) -> None:
     """Check typed report rows against `contract` (Pandera, Polars backend), batch by batch.
 
     Each batch is checked with the last row of the one before in front of it, so the key's
-    order (unique, ascending) holds across batches. Reads through its own cursor, so it can
-    run beside the writes. Raises `ContractError`.
+    order (unique, ascending) holds across batches. Rows held as a frame are checked in it;
+    others are read through a cursor of their own. Either way this can run beside the
+    writes. Raises `ContractError`.
     """
+    if rows.frame is not None:
+        _check_batches(rows.frame.iter_slices(BATCH_ROWS), contract)
+        return
     cursor = rows.connection.cursor()
     try:
         columns = ", ".join(contract.names)
         reader = cursor.sql(f"SELECT {columns} FROM report_typed").to_arrow_reader(BATCH_ROWS)
-        before: pl.DataFrame | None = None
-        for batch in _gathered(reader, BATCH_ROWS):
-            frame = pl.from_arrow(batch)
-            assert isinstance(frame, pl.DataFrame)
-            checked = frame if before is None else pl.concat([before, frame])
-            contract.validate(checked, typed=True)
-            before = frame.tail(1)
+        _check_batches(_frames(_gathered(reader, BATCH_ROWS)), contract)
     finally:
         cursor.close()
+
+
+def _check_batches(batches: Iterator[pl.DataFrame], contract: Contract) -> None:
+    before: pl.DataFrame | None = None
+    for frame in batches:
+        checked = frame if before is None else pl.concat([before, frame])
+        contract.validate(checked, typed=True)
+        before = frame.tail(1)
+
+
+def _frames(tables: Iterator[pa.Table]) -> Iterator[pl.DataFrame]:
+    for table in tables:
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        yield frame
 
 
 def _gathered(reader: pa.RecordBatchReader, rows: int) -> Iterator[pa.Table]:

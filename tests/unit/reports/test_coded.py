@@ -12,7 +12,8 @@ from recon.core.config import BillingZones
 from recon.core.timezones import day_table
 from recon.engine.coded import decoded_intervals
 from recon.engine.intervals import RULE_COLUMNS
-from recon.reports.usage import slice_usage
+from recon.reports.kernel import slice_usage
+from recon.reports.usage import USER_ORDER
 from tests.codes import shuffled_codes
 from tests.conftest import events_frame, make_event
 from tests.unit.reports.generated import generated_home, report_csvs
@@ -92,3 +93,15 @@ def test_reports_from_the_codes_equal_reports_from_the_text(tmp_path, monkeypatc
     assert coded == text
     assert coded["USER", None].count("\n") > 1000
     assert "Partner 2 Renamed" in coded["PARTNER", None]
+
+
+@pytest.mark.parametrize("year", [2026, 1969])
+def test_ordered_usage_comes_out_in_the_user_reports_key_order_either_way(catalog, year):
+    events = _events(year)
+    tables = _tables(year)
+    text = slice_usage(events.lazy(), catalog, ZONES, tables, NOW, order_by=USER_ORDER).rows
+    coded, ids = shuffled_codes(events, random.Random(year + 1))
+    got = slice_usage(coded.lazy(), catalog, ZONES, tables, NOW, ids=ids, order_by=USER_ORDER)
+    assert text.height > 10
+    assert text.equals(text.sort(USER_ORDER))
+    assert got.rows.equals(text)  # row for row, not only as sets
