@@ -143,11 +143,11 @@ def coded_usage(
         return None
     ranked = events.with_columns(
         is_assign=pl.col("action") == "ASSIGN",
-        **{c: ids.ranked(c).rank.gather(events[c]) for c in RANKED},
+        **{c: looked_up(ids.ranked(c).rank, c) for c in RANKED},
     )
     intervals = _coded_intervals(ranked, ids, base_packages)
     if sink is not None:
-        sink(intervals.with_columns(**{c: ids.ranked(c).code.gather(intervals[c]) for c in RANKED}))
+        sink(intervals.with_columns(**{c: looked_up(ids.ranked(c).code, c) for c in RANKED}))
     parts = [
         _rows_in_zone(
             intervals.join(
@@ -177,12 +177,12 @@ def in_text_order(rows: pl.DataFrame, ids: CodedIds, columns: Sequence[str]) -> 
         return rows
     if not set(columns) <= set(CODED) - set(RANKED):
         raise ValueError(f"can only order by coded id columns, not {list(columns)}")
-    words: list[pl.Series] = []
+    words: list[pl.Expr] = []
     free = 0
     for column in columns:
         ranks = ids.ranked(column).rank
         bits = _bits(len(ranks))
-        rank = ranks.gather(rows[column]).cast(pl.UInt64)
+        rank = looked_up(ranks, column).cast(pl.UInt64)
         if words and bits <= free:
             words[-1] = words[-1] * 2**bits + rank
             free -= bits
@@ -190,11 +190,16 @@ def in_text_order(rows: pl.DataFrame, ids: CodedIds, columns: Sequence[str]) -> 
             words.append(rank)
             free = 64 - bits
     names = [f"_order{i}" for i in range(len(words))]
-    return (
-        rows.with_columns(w.alias(n) for w, n in zip(words, names, strict=True))
-        .sort(names)
-        .drop(names)
-    )
+    keyed = rows.with_columns(w.alias(n) for w, n in zip(words, names, strict=True))
+    return keyed.sort(names).drop(names)
+
+
+def looked_up(values: pl.Series, codes: str) -> pl.Expr:
+    """`values[code]` for the code in column `codes` of each row.
+
+    An expression, not `Series.gather`: a frame's lookups then run side by side.
+    """
+    return pl.lit(values).gather(pl.col(codes))
 
 
 def _coded_intervals(coded: pl.DataFrame, ids: CodedIds, base: set[str]) -> pl.DataFrame:
@@ -317,23 +322,23 @@ def _subject_type() -> pl.Expr:
 def _decoded(rows: pl.DataFrame, ids: CodedIds) -> pl.DataFrame:
     """Coded usage rows (ranked attributes) → the usage schema, ids as text."""
     texts = {
-        c: (ids.ranked(c).texts if c in RANKED else ids.texts[c]).gather(rows[c])
+        c: looked_up(ids.ranked(c).texts if c in RANKED else ids.texts[c], c)
         for c in USAGE_SCHEMA
         if c in CODED
     }
     return rows.with_columns(
         **texts,
         subject_type=_subject_type(),
-        subject_id=ids.texts["user_id"].gather(rows["subject_id"]),
+        subject_id=looked_up(ids.texts["user_id"], "subject_id"),
     ).select([pl.col(c).cast(t) for c, t in USAGE_SCHEMA.items()])
 
 
 def decoded_intervals(intervals: pl.DataFrame, ids: CodedIds) -> pl.DataFrame:
     """The intervals `coded_usage` hands its sink → `intervals.INTERVAL_SCHEMA`, ids as text."""
-    texts = {c: ids.texts[c].gather(intervals[c]) for c in INTERVAL_SCHEMA if c in CODED}
+    texts = {c: looked_up(ids.texts[c], c) for c in INTERVAL_SCHEMA if c in CODED}
     return intervals.with_columns(
         **texts,
         subject_type=_subject_type(),
-        subject_id=ids.texts["user_id"].gather(intervals["subject_id"]),
+        subject_id=looked_up(ids.texts["user_id"], "subject_id"),
         kind=pl.when("kind").then(pl.lit("BASE")).otherwise(pl.lit("ADDON")),
     ).select([pl.col(c).cast(t) for c, t in INTERVAL_SCHEMA.items()])

@@ -15,7 +15,7 @@ import polars as pl
 
 from recon.core.config import BillingZones
 from recon.core.timezones import DayTable
-from recon.engine.coded import CODED, CodedIds, coded_usage, decoded_intervals
+from recon.engine.coded import CODED, CodedIds, coded_usage, decoded_intervals, looked_up
 from recon.engine.intervals import RULE_COLUMNS
 from recon.home.layout import HomeLayout
 from recon.ingest.codes import CODED_COLUMNS, code_column, lake_has_codes, load_dictionaries
@@ -43,7 +43,7 @@ def coded_events(events: pl.LazyFrame) -> pl.LazyFrame:
 
 def text_events(coded: pl.DataFrame, ids: CodedIds) -> pl.DataFrame:
     """`coded_events` rows back to text (the fallback to the text kernel)."""
-    return coded.with_columns(**{c: ids.texts[c].gather(coded[c]) for c in CODED})
+    return coded.with_columns(**{c: looked_up(ids.texts[c], c) for c in CODED})
 
 
 def with_codes(text: pl.DataFrame, coded: pl.DataFrame) -> pl.DataFrame:
