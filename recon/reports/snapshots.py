@@ -32,13 +32,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import Any, Final
 
 import polars as pl
 
 from recon.core.timezones import DayTable, from_micros, to_micros
 from recon.engine.coded import CODED
 from recon.engine.intervals import INTERVAL_SCHEMA
-from recon.home.files import write_with
+from recon.home.files import fsync_dir, fsync_file, write_with
 from recon.home.layout import HomeLayout, event_files
 from recon.ingest.codes import code_column
 from recon.ingest.lake import event_schema, scan_event_files
@@ -197,7 +198,7 @@ class SnapshotPlan:
                 rows = self.decode(rows)
             parts = self._open.setdefault(instant, [])
             path = self._spill_folder() / f"{instant}-{len(parts):05d}.parquet"
-            open_at(rows, instant).write_parquet(path, compression="lz4", statistics=False)
+            open_at(rows, instant).write_parquet(path, **_FORMAT)  # a lone part is published as is
             parts.append(path)
 
     def _spill_folder(self) -> Path:
@@ -217,19 +218,36 @@ class SnapshotPlan:
         folder.mkdir(parents=True, exist_ok=True)
         for instant, parts in sorted(self._open.items()):
             day = from_micros(instant).date().isoformat()
-            name = f"state-{day}-v{self.lake.seq}-{self.catalog}.parquet"
+            path = folder / f"state-{day}-v{self.lake.seq}-{self.catalog}.parquet"
+            if len(parts) == 1 and _moved(parts[0], path):  # one slice: no second write
+                continue
             # Codes are kept only if every slice had them (a slice may have taken the text path).
             schemas = [pl.read_parquet_schema(p) for p in parts]
             common = [c for c in schemas[0] if all(c in schema for schema in schemas)]
             state = pl.scan_parquet(parts, extra_columns="ignore").select(common)
-            write_with(folder / name, partial(_sink, state))
+            write_with(path, partial(_sink, state))
         self._open.clear()
         if self._spill is not None:
             shutil.rmtree(self._spill, ignore_errors=True)
 
 
+# How a snapshot is written (its parts too, so the part of a lone slice is the snapshot).
+_FORMAT: Final[dict[str, Any]] = {"compression": "zstd", "statistics": True}
+
+
 def _sink(state: pl.LazyFrame, path: Path) -> None:
-    state.sink_parquet(path, compression="zstd", statistics=True)
+    state.sink_parquet(path, **_FORMAT)
+
+
+def _moved(part: Path, path: Path) -> bool:
+    """Rename a finished part to `path`, durably; False if it cannot be renamed there."""
+    fsync_file(part)
+    try:
+        part.replace(path)  # the spill folder is in the home, on the same file system
+    except OSError:
+        return False  # on another file system after all: `save` writes it again
+    fsync_dir(path.parent)
+    return True
 
 
 def plan_snapshots(

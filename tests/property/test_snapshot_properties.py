@@ -141,6 +141,7 @@ def test_a_month_reads_its_snapshot_and_a_late_event_invalidates_it_and_every_la
         date(2026, 8, 1),
         date(2026, 9, 1),
     ]
+    assert not list(rc.layout.spill.rglob("*.parquet"))  # a lone slice's part became the snapshot
     september = ReportRequest(type="USER", start=date(2026, 9, 1), end=date(2026, 9, 30))
 
     def base_of(request: ReportRequest) -> date | None:
