@@ -121,10 +121,15 @@ class HomeFace:
         return self.layout.root
 
     def catalog(self) -> pl.DataFrame:
-        """The catalog in use (the home's, unless another was given)."""
+        """The catalog in use (the home's, unless another was given), checked.
+
+        While this process holds the home's writer lock, a pass is recorded, so the next
+        process need not import Pandera to check the same catalog again; readers record
+        nothing.
+        """
         from recon.reports.usage import load_catalog_for  # noqa: PLC0415
 
-        return load_catalog_for(self.layout, self.catalog_path)
+        return load_catalog_for(self.layout, self.catalog_path, remember=self._locked)
 
     def ensure_home(self) -> None:
         """Create the home: folders, catalog and report store (a server starting on a new one)."""

@@ -62,6 +62,11 @@ class HomeLayout:
         return self.root / ".spill"
 
     @property
+    def verdicts(self) -> Path:
+        """Which catalogs passed their contract (empty files named by a digest of each)."""
+        return self.root / ".checked"
+
+    @property
     def staging(self) -> Path:
         """Where an ingest writes its lake files until it publishes them with its ledger entry."""
         return self.root / ".staging"

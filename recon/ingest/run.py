@@ -250,7 +250,7 @@ def ingest_paths(
         if is_disk_full(exc):
             raise _disk_full(exc, layout) from exc
         raise
-    catalog = load_catalog(catalog_path)
+    catalog = load_catalog(catalog_path, layout.verdicts, remember=True)
     ingest_id = f"{at.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
     result = IngestResult(ingest_id=ingest_id)
     sources, skipped = discover(paths)

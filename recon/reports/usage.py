@@ -317,7 +317,9 @@ def customer_slices(events: pl.LazyFrame, layout: HomeLayout, work: Path) -> lis
     ]
 
 
-def load_catalog_for(layout: HomeLayout, catalog_path: Path | None) -> pl.DataFrame:
-    """The catalog a home uses."""
+def load_catalog_for(
+    layout: HomeLayout, catalog_path: Path | None, *, remember: bool = False
+) -> pl.DataFrame:
+    """The catalog a home uses (`remember`: a writer records that it passed its contract)."""
     layout.ensure()
-    return load_catalog(catalog_path or layout.catalog)
+    return load_catalog(catalog_path or layout.catalog, layout.verdicts, remember=remember)

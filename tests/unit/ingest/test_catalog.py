@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 
 from recon.core.errors import BadInputError
@@ -45,3 +49,54 @@ def test_header_case_and_spaces_are_forgiven(tmp_path):
     path = tmp_path / "catalog.csv"
     path.write_text(" service_name , sku,description,KIND\n NEW_PKG , S-1 ,New,ADDON\n")
     assert load_catalog(path).rows() == [("NEW_PKG", "S-1", "New", "ADDON")]
+
+
+def _fresh_process_load(path, verdicts) -> tuple[bool, list[tuple[str, ...]]]:
+    """Load the catalog in a new process: whether it imported Pandera, and the rows."""
+    code = (
+        "import json, sys; from pathlib import Path; from recon.ingest.catalog import load_catalog;"
+        f"rows = load_catalog(Path({str(path)!r}), Path({str(verdicts)!r})).rows();"
+        "print(json.dumps(['pandera' in sys.modules, rows]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    imported, rows = json.loads(out.stdout)
+    return imported, [tuple(r) for r in rows]
+
+
+def test_a_catalog_that_passed_once_is_not_handed_to_pandera_again(tmp_path):
+    path = tmp_path / "catalog.csv"
+    path.write_bytes(CATALOG_PATH.read_bytes())
+    verdicts = tmp_path / "home" / ".checked"
+    assert _fresh_process_load(path, verdicts)[0]  # no verdict yet: Pandera checks it
+    assert not verdicts.exists()  # a reader records nothing
+    rows = load_catalog(path, verdicts, remember=True).rows()
+    assert len(list(verdicts.iterdir())) == 1
+    assert _fresh_process_load(path, verdicts) == (False, rows)
+    path.write_bytes(CATALOG_PATH.read_bytes() + b"NEW_PKG,S-NEW,New,ADDON\n")  # other bytes
+    imported, changed = _fresh_process_load(path, verdicts)
+    assert imported
+    assert len(changed) == len(rows) + 1
+
+
+def test_a_verdict_never_covers_other_bytes_and_a_bad_catalog_earns_none(tmp_path):
+    path = tmp_path / "catalog.csv"
+    verdicts = tmp_path / ".checked"
+    path.write_text("SERVICE_NAME,SKU,DESCRIPTION,KIND\nPKG,S1,D,BASE\n")
+    load_catalog(path, verdicts, remember=True)
+    path.write_text("SERVICE_NAME,SKU,DESCRIPTION,KIND\nPKG,S1,D,MAYBE\n")
+    for _ in range(2):
+        with pytest.raises(BadInputError, match="KIND: isin"):
+            load_catalog(path, verdicts, remember=True)
+    assert len(list(verdicts.iterdir())) == 1  # the good catalog's only
+
+
+def test_only_a_writer_of_the_home_records_a_verdict(tmp_path):
+    from recon.api import Recon
+
+    rc = Recon(tmp_path / "home")
+    rc.ensure_home()
+    rc.catalog()
+    assert not rc.layout.verdicts.exists()
+    with rc._writing():
+        rc.catalog()
+    assert len(list(rc.layout.verdicts.iterdir())) == 1
