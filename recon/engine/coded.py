@@ -274,27 +274,19 @@ def _rows_in_zone(intervals: pl.DataFrame, table: DayTable, until: int) -> pl.Da
 
 
 def _harmonised(rows: pl.DataFrame) -> pl.DataFrame:
-    """`proration._harmonised_attributes` on codes: one value per partner, customer, subject."""
-    lazy = rows.lazy()
-    partners = lazy.group_by("partner_org_id").agg(_pn=_latest("partner_name", "_latest"))
-    customers = lazy.group_by("customer_org_id").agg(
-        _ce=_latest("customer_external_id", "_latest", filled=True).fill_null(_EMPTY_RANK),
-        _sp=_latest("sub_partner_org_id", "_latest"),
-    )
-    subjects = lazy.group_by(_SUBJECT).agg(
-        _si=_latest("subscriber_id", "_latest", filled=True).fill_null(_EMPTY_RANK)
-    )
-    return (
-        lazy.join(partners, on="partner_org_id", how="left")
-        .join(customers, on="customer_org_id", how="left")
-        .join(subjects, on=_SUBJECT, how="left")
-        .with_columns(
-            partner_name="_pn",
-            customer_external_id="_ce",
-            sub_partner_org_id="_sp",
-            subscriber_id="_si",
-        )
-        .collect(engine="in-memory")
+    """`proration._harmonised_attributes` on codes: one value per partner, customer, subject.
+
+    Window expressions, not group-bys joined back: 0.23 against 0.35 s for 1.26M rows.
+    """
+    return rows.with_columns(
+        partner_name=_latest("partner_name", "_latest").over("partner_org_id"),
+        customer_external_id=_latest("customer_external_id", "_latest", filled=True)
+        .fill_null(_EMPTY_RANK)
+        .over("customer_org_id"),
+        sub_partner_org_id=_latest("sub_partner_org_id", "_latest").over("customer_org_id"),
+        subscriber_id=_latest("subscriber_id", "_latest", filled=True)
+        .fill_null(_EMPTY_RANK)
+        .over(_SUBJECT),
     )
 
 
