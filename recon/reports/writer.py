@@ -32,9 +32,10 @@ from recon.home.store import (
     sql_literal,
     transaction,
 )
+from recon.reports.columns import csv_sql, starts_with_trigger
 from recon.reports.model import Report
 from recon.reports.registry import fail_report, get_report
-from recon.reports.rollup import BATCH_ROWS, RolledUp, csv_sql, starts_with_trigger
+from recon.reports.rollup import BATCH_ROWS, RolledUp
 
 _CSV_OPTIONS: Final = (
     "FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"', NEW_LINE '\\n', COMMENT ''"

@@ -9,8 +9,9 @@ import pytest
 
 from recon.core.config import BillingZones
 from recon.core.contracts import ContractError, report_contract
+from recon.reports.columns import COLUMN_SOURCES
 from recon.reports.model import ReportRequest
-from recon.reports.rollup import _COLUMNS, RolledUp, _rollup_connection, user_rows_frame
+from recon.reports.rollup import RolledUp, _rollup_connection, user_rows_frame
 from recon.reports.usage import USER_ORDER, report_usage
 from recon.reports.writer import check_rows
 from tests.unit.reports.generated import OCTOBER, generated_home
@@ -21,7 +22,7 @@ NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
 @pytest.mark.parametrize("category", ["RECONCILIATION", "POINT_IN_TIME"])
 def test_user_order_is_the_user_reports_key(category):
     key = report_contract("USER", category).key
-    sources = [_COLUMNS[column][0] for column in key]
+    sources = [COLUMN_SOURCES[column][0] for column in key]
     assert [s.removeprefix("u.") for s in sources if s.startswith("u.")] == USER_ORDER
     # The one key column usage lacks is the SKU, right after the package it is looked up by.
     assert [s for s in sources if not s.startswith("u.")] == ["c.sku"]

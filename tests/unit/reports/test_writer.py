@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -11,11 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recon.core.contracts import ContractError, report_contract
+from recon.core.contracts import ContractError, ReportType, report_contract
 from recon.core.csvsafe import neutralised
 from recon.core.quantity import text_of
 from recon.reports import writer
-from recon.reports.rollup import rolled_up_frame
+from recon.reports.rollup import RolledUp, _rollup_connection, rolled_up_frame
 from recon.reports.writer import check_rows, write_csv
 
 PARTNER = report_contract("PARTNER", "RECONCILIATION")
@@ -83,16 +85,28 @@ def _partner_rows(keys: list[tuple[str, str]]) -> pl.DataFrame:
     )
 
 
+@contextmanager
+def _held_as_frame(frame: pl.DataFrame, report_type: ReportType) -> Iterator[RolledUp]:
+    """Rows held as a frame, as `rolled_up_report` holds rows that fit in memory."""
+    con = _rollup_connection(None)
+    try:
+        con.register("report_typed", frame.to_arrow())
+        yield RolledUp(con, report_type, "RECONCILIATION", frame)
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("held", [rolled_up_frame, _held_as_frame])  # read by a cursor, or not
 @pytest.mark.parametrize("batch_rows", [2, 3, 500_000])
-def test_the_key_is_unique_across_batches(monkeypatch, batch_rows):
+def test_the_key_is_unique_across_batches(monkeypatch, batch_rows, held):
     monkeypatch.setattr(writer, "BATCH_ROWS", batch_rows)
     keys = [("p1", f"s{i}") for i in range(5)]
-    with rolled_up_frame(_partner_rows(keys), "PARTNER") as rows:
+    with held(_partner_rows(keys), "PARTNER") as rows:
         check_rows(rows, PARTNER)  # sorted and unique: passes
     at = min(batch_rows, 4)  # the repeat is the first row of the second batch, if there is one
     repeated = [*keys[:at], keys[at - 1], *keys[at:]]
     with (
-        rolled_up_frame(_partner_rows(repeated), "PARTNER") as rows,
+        held(_partner_rows(repeated), "PARTNER") as rows,
         pytest.raises(ContractError) as caught,
     ):
         check_rows(rows, PARTNER)
