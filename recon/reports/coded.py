@@ -15,7 +15,7 @@ import polars as pl
 
 from recon.core.config import BillingZones
 from recon.core.timezones import DayTable
-from recon.engine.coded import CODED, CodedIds, coded_usage, decoded_intervals, looked_up
+from recon.engine.coded import CODED, CodedIds, coded_usage, looked_up
 from recon.engine.intervals import RULE_COLUMNS
 from recon.home.layout import HomeLayout
 from recon.ingest.codes import CODED_COLUMNS, code_column, lake_has_codes, load_dictionaries
@@ -44,11 +44,6 @@ def coded_events(events: pl.LazyFrame) -> pl.LazyFrame:
 def text_events(coded: pl.DataFrame, ids: CodedIds) -> pl.DataFrame:
     """`coded_events` rows back to text (the fallback to the text kernel)."""
     return coded.with_columns(**{c: looked_up(ids.texts[c], c) for c in CODED})
-
-
-def with_codes(text: pl.DataFrame, coded: pl.DataFrame) -> pl.DataFrame:
-    """Text intervals with the codes of the same rows beside them (`code_column` names)."""
-    return text.with_columns(coded.select([pl.col(c).alias(code_column(c)) for c in CODED]))
 
 
 def coded_slice_usage(
@@ -91,12 +86,3 @@ def _customer_zones(events: pl.DataFrame, ids: CodedIds, zones: BillingZones) ->
         .select("customer_org_id", "zone")
         .unique("customer_org_id", keep="first")
     )
-
-
-def decoded_with_codes(ids: CodedIds) -> Callable[[pl.DataFrame], pl.DataFrame]:
-    """Coded intervals → text intervals with their codes beside them (what snapshots keep)."""
-
-    def decode(coded: pl.DataFrame) -> pl.DataFrame:
-        return with_codes(decoded_intervals(coded, ids), coded)
-
-    return decode

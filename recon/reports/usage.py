@@ -37,7 +37,6 @@ from recon.ingest.catalog import load_catalog
 from recon.ingest.lake import lake_fingerprint, lake_rows, scan_known_events
 from recon.reports.coded import (
     coded_events,
-    decoded_with_codes,
     lake_ids,
 )
 from recon.reports.kernel import slice_usage
@@ -185,12 +184,13 @@ def report_usage(
     tables = period_day_tables(request, zones)
     cutoff = max(t.end for t in tables.values())
     plan = plan_snapshots(layout, request, catalog, tables)  # §8: from a snapshot if valid
-    scoped_events = plan.events(events, cutoff)
     spark = engine is not None and engine.name == "spark" and request.known_ingests is None
     ids = None if spark or not plan.has_codes else lake_ids(layout)
+    if ids is None:
+        plan.for_text()
+    scoped_events = plan.events(events, cutoff)
     if ids is not None:  # the rules run on the lake's integer codes (`recon.reports.coded`)
         scoped_events = coded_events(scoped_events)
-        plan.decode = decoded_with_codes(ids)
     _check_catalog(_packages(scoped_events, ids), catalog)
     if spark and engine is not None:
         # ("as known on" reads a subset of the lake: computed embedded, as point in time is)

@@ -168,3 +168,37 @@ def test_a_month_reads_its_snapshot_and_a_late_event_invalidates_it_and_every_la
     assert remaining == ["2026-06-01", "2026-07-01"]
     built = rc.create_report(september)
     assert built.total_quantity == "90.000000"  # u1, u2, u3 all of September
+
+
+def test_a_snapshot_keeps_codes_only_and_a_text_computation_reads_the_full_history(
+    tmp_path, write_csv, monkeypatch
+):
+    from recon.engine.intervals import INTERVAL_SCHEMA
+    from recon.reports import usage
+    from recon.reports.snapshots import code_schema
+
+    monkeypatch.setenv("RECON_NOW", "2026-10-20T00:00:00Z")
+    rc = Recon(tmp_path / "home")
+    rows = [
+        raw_row(event_id="a", occurred_at="2026-06-10T00:00:00Z", user_id="u1"),
+        raw_row(event_id="b", occurred_at="2026-06-20T00:00:00Z", user_id="", workspace_id="w1"),
+        raw_row(
+            event_id="c", occurred_at="2026-07-10T00:00:00Z", user_id="u2", package="WEBEX_SUITE"
+        ),
+    ]
+    rc.ingest([write_csv("a.csv", rows)])
+    rc.create_report(ReportRequest(type="USER", start=date(2026, 6, 1), end=date(2026, 6, 30)))
+    july = [s for s in stored_snapshots(rc.layout) if s.path.name.startswith("state-2026-07-01")]
+    kept = pl.read_parquet(july[0].path)
+    assert kept.height == 2  # u1's and w1's assignments, open on July 1
+    assert set(code_schema()) <= set(kept.columns)
+    assert not {"customer_org_id", "user_id", "partner_name"} & set(kept.columns)
+    request = ReportRequest(type="USER", start=date(2026, 7, 1), end=date(2026, 7, 31))
+    coded = _usage(rc, request, snapshots=True)
+    monkeypatch.setattr(usage, "lake_ids", lambda layout: None)  # ids that do not pack: text
+    text = _usage(rc, request, snapshots=True)
+    full = _usage(rc, request, snapshots=False)
+    assert coded.equals(full)
+    assert text.equals(full)
+    assert full.height == 3
+    assert set(INTERVAL_SCHEMA) - set(kept.columns)  # so the text kernel could not replay it
