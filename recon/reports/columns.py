@@ -15,9 +15,10 @@ from recon.home.store import sql_literal
 
 _DATE = "CAST({d} AS VARCHAR)"  # ISO 8601, YYYY-MM-DD
 
-# Each report column: the usage expression, and the aggregate that folds it over a group
-# (None for the group's own key columns). USER rows are the usage rows themselves (usage is
-# unique at the USER grain), so USER selects the plain expressions and has no group-by.
+# Each report column: the usage expression ("u." a usage column, "c." a catalog column looked
+# up by package), and the aggregate that folds it over a group (None for the group's own key
+# columns). USER rows are the usage rows themselves (usage is unique at the USER grain), so
+# USER selects the plain expressions and has no group-by.
 COLUMN_SOURCES: Final[dict[str, tuple[str, str | None]]] = {
     "PARTNER_NAME": ("u.partner_name", "any_value"),
     "PARTNER_ORG_ID": ("u.partner_org_id", None),
@@ -36,6 +37,17 @@ COLUMN_SOURCES: Final[dict[str, tuple[str, str | None]]] = {
     "LOCATION_ID": ("u.location_id", None),
     "LICENSE_ID": ("u.license_id", None),
 }
+
+
+def source_of(column: str) -> tuple[str, str]:
+    """Where a report column comes from: ("u", usage column) or ("c", catalog column).
+
+    ("", "") for a column of neither (REPORT_DATE, the report's own instant).
+    """
+    if column not in COLUMN_SOURCES:
+        return "", ""
+    table, _, name = COLUMN_SOURCES[column][0].partition(".")
+    return table, name
 
 
 def typed_column_sql(column: str, aggregated: bool) -> str:

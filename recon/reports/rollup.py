@@ -24,7 +24,7 @@ from recon.core.contracts import Category, ReportType, report_contract
 from recon.core.timezones import iso_utc
 from recon.home.layout import HomeLayout
 from recon.home.store import sql_literal
-from recon.reports.columns import COLUMN_SOURCES, text_sql, typed_column_sql
+from recon.reports.columns import source_of, text_sql, typed_column_sql
 from recon.reports.model import ReportRequest
 from recon.reports.usage import SpilledUsage, Usage
 
@@ -89,7 +89,7 @@ def typed_rollup_sql(
         group_by = ["u.partner_org_id", "u.subscription_id", "u.customer_org_id", "u.package"]
     grouped, chosen = [], []
     for column in contract.names:
-        table, _, name = COLUMN_SOURCES.get(column, ("",))[0].partition(".")
+        table, name = source_of(column)
         if table == "c":
             chosen.append(f"c.{name} AS {column}")
         else:
@@ -178,7 +178,7 @@ def user_rows_frame(
         if name == "REPORT_DATE":
             columns.append(pl.lit(report_date or "", pl.String).alias(name))
             continue
-        table, column = COLUMN_SOURCES[name][0].split(".")
+        table, column = source_of(name)
         if table == "c":  # from the catalog (every package is in it: `report_usage` checks)
             value = pl.col("package").replace_strict(catalog["package"], catalog[column])
         else:
