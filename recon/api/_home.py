@@ -124,8 +124,8 @@ class HomeFace:
         """The catalog in use (the home's, unless another was given), checked.
 
         While this process holds the home's writer lock, a pass is recorded, so the next
-        process need not import Pandera to check the same catalog again; readers record
-        nothing.
+        process need not import Pandera to check the same catalog again. A reading command
+        records nothing (in a server, a reader may record while another thread writes).
         """
         from recon.reports.usage import load_catalog_for  # noqa: PLC0415
 

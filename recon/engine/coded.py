@@ -134,7 +134,8 @@ def coded_usage(
     ordered=False)` (partner name harmonised within these events only) and
     `partner_name_keys` of the zoned rows; or None when the codes do not fit the packed keys
     or an instant precedes 1970 (the caller then takes the text path). `sink` is handed the
-    intervals, coded (`decoded_intervals` turns them into the text pipeline's). With
+    intervals, coded (`decoded_intervals` turns them into the text pipeline's, as the tests
+    compare them). With
     `order_by` (coded columns of the usage), the rows come out sorted by those columns' text.
     """
     if events.is_empty() or not ids.fits():
@@ -170,7 +171,7 @@ def in_text_order(rows: pl.DataFrame, ids: CodedIds, columns: Sequence[str]) -> 
     """`rows` sorted by coded `columns` as their texts would sort, without reading any text.
 
     Each code becomes its rank (`CodedIds.ranked`), and the ranks are packed, most
-    significant first, into as few 64-bit words as hold them: a sort on one or two integer
+    significant first, into as few 64-bit words as hold them: a sort on a few integer
     columns instead of one on eight text columns (0.16 against 1.2 s for 1.3M USER rows).
     """
     if not columns:

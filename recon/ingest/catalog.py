@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -111,7 +112,15 @@ def read_checked_csv(
 
 
 def verdict_name(data: bytes, contract: Contract) -> str:
-    """The name of the verdict that `data` passed `contract` (a digest of both)."""
-    digest = hashlib.sha256(f"{contract!r}\0".encode())
+    """The name of the verdict that `data` passed `contract`.
+
+    A digest of the bytes, the contract, the code that turns a contract into checks and the
+    Pandera release that runs them: a change to any of them checks the file afresh.
+    """
+    from importlib.metadata import version  # noqa: PLC0415 - 30 ms, and only a check needs it
+
+    checks = Path(sys.modules[Contract.__module__].__file__ or "")
+    digest = hashlib.sha256(f"{contract!r}\0{version('pandera')}\0".encode())
+    digest.update(checks.read_bytes())
     digest.update(data)
     return f"{contract.name}-{digest.hexdigest()[:40]}"

@@ -19,8 +19,10 @@ every later one. Snapshots are written as a by-product of building a RECONCILIAT
 the next build looks for one. "As known on" and point-in-time builds read the full history.
 
 A snapshot made by the coded kernel keeps the ids as the lake's codes only (their text is in
-the dictionaries and a code never changes); one made by the text kernel keeps text. The text
-kernel cannot start from codes alone, so it reads the full history instead (`for_text`).
+the dictionaries and a code never changes); one made by the text kernel keeps text (a lake
+without codes, or a period with no events yet, whose empty state serves either kernel). A
+computation without codes cannot start from codes alone and reads the full history
+instead (`for_text`).
 """
 
 from __future__ import annotations
@@ -111,7 +113,7 @@ def _month_floor(instant: int) -> int:
 
 
 def code_schema() -> dict[str, pl.DataType]:
-    """The code columns a snapshot keeps beside the text (lake names, `code_column`)."""
+    """The code columns a snapshot of the coded kernel keeps (lake names, `code_column`)."""
     return {code_column(c): pl.UInt32() for c in CODED}
 
 
@@ -182,21 +184,32 @@ class SnapshotPlan:
 
     @property
     def has_codes(self) -> bool:
-        """Whether `events` gives every event its codes (no base, or a base that kept them)."""
-        return self.base is None or set(code_schema()) <= self._kept()
+        """Whether `events` gives every event its codes (no base, or a base that kept them).
+
+        An empty state replays no event, so it serves either kernel, whichever kept it (the
+        text kernel keeps the state of a period with no events yet).
+        """
+        return self.base is None or set(code_schema()) <= self._kept() or self._is_empty()
 
     def for_text(self) -> None:
-        """Prepare for the text kernel: a base kept as codes only cannot start it.
+        """Prepare for a computation without codes: a base kept as codes only cannot start it.
 
-        Such a base is dropped and the full history read instead (only a lake whose ids no
-        longer pack into the coded kernel's keys gets here).
+        Such a base is dropped and the full history read instead. Only a lake whose ids no
+        longer pack into the coded kernel's keys gets here, and the Spark engine, which reads
+        the lake's files itself and never starts from a snapshot.
         """
-        if self.base is not None and not set(INTERVAL_SCHEMA) <= self._kept():
-            self.base = None
+        if self.base is None or set(INTERVAL_SCHEMA) <= self._kept() or self._is_empty():
+            return
+        self.base = None
 
     def _kept(self) -> set[str]:
         assert self.base is not None
         return set(pl.read_parquet_schema(self.base.path))
+
+    def _is_empty(self) -> bool:
+        assert self.base is not None
+        rows: int = pl.scan_parquet(self.base.path).select(pl.len()).collect().item()
+        return rows == 0
 
     def events(self, events: pl.LazyFrame, cutoff: int) -> pl.LazyFrame:
         """The events the period needs: all before `cutoff`, or the base's state and later."""

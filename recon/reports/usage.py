@@ -185,6 +185,9 @@ def report_usage(
     cutoff = max(t.end for t in tables.values())
     plan = plan_snapshots(layout, request, catalog, tables)  # §8: from a snapshot if valid
     spark = engine is not None and engine.name == "spark" and request.known_ingests is None
+    # The dictionaries load before `plan.events` lists the files after a snapshot's instant;
+    # readers list files first (`recon.ingest.codes`), but a build holds the writer lock, so
+    # no ingest adds a file meanwhile.
     ids = None if spark or not plan.has_codes else lake_ids(layout)
     if ids is None:
         plan.for_text()

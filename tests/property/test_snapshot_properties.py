@@ -141,7 +141,6 @@ def test_a_month_reads_its_snapshot_and_a_late_event_invalidates_it_and_every_la
         date(2026, 8, 1),
         date(2026, 9, 1),
     ]
-    assert not list(rc.layout.spill.rglob("*.parquet"))  # a lone slice's part became the snapshot
     september = ReportRequest(type="USER", start=date(2026, 9, 1), end=date(2026, 9, 30))
 
     def base_of(request: ReportRequest) -> date | None:
@@ -202,3 +201,47 @@ def test_a_snapshot_keeps_codes_only_and_a_text_computation_reads_the_full_histo
     assert text.equals(full)
     assert full.height == 3
     assert set(INTERVAL_SCHEMA) - set(kept.columns)  # so the text kernel could not replay it
+
+
+def test_a_lone_slice_state_is_renamed_into_place_not_written_again(
+    tmp_path, write_csv, monkeypatch
+):
+    from recon.reports import snapshots
+
+    def copied(state: object, path: Path) -> None:
+        raise AssertionError("a lone slice's part is the snapshot: renamed, not copied")
+
+    monkeypatch.setattr(snapshots, "_sink", copied)
+    monkeypatch.setenv("RECON_NOW", "2026-10-20T00:00:00Z")
+    rc = Recon(tmp_path / "home")
+    rc.ingest([write_csv("a.csv", [raw_row(event_id="a", occurred_at="2026-06-10T00:00:00Z")])])
+    report = rc.create_report(
+        ReportRequest(type="USER", start=date(2026, 6, 1), end=date(2026, 6, 30))
+    )
+    assert report.status == "COMPLETED", report.errors
+    assert len(stored_snapshots(rc.layout)) == 2  # June 1 and July 1
+    assert not list(rc.layout.spill.rglob("*.parquet"))
+
+
+def test_an_empty_state_kept_as_text_still_starts_the_coded_kernel(
+    tmp_path, write_csv, monkeypatch
+):
+    """A period before the lake's first event has no events: the text kernel keeps it."""
+    monkeypatch.setenv("RECON_NOW", "2026-10-20T00:00:00Z")
+    rc = Recon(tmp_path / "home")
+    rc.ingest([write_csv("a.csv", [raw_row(event_id="a", occurred_at="2026-07-10T00:00:00Z")])])
+    rc.create_report(ReportRequest(type="USER", start=date(2026, 5, 1), end=date(2026, 5, 31)))
+    june = [s for s in stored_snapshots(rc.layout) if s.path.name.startswith("state-2026-06-01")]
+    assert pl.read_parquet(june[0].path).height == 0
+    assert "customer_org_id" in pl.read_parquet_schema(june[0].path)  # kept as text
+    july = ReportRequest(type="USER", start=date(2026, 7, 1), end=date(2026, 7, 31))
+    with rc._writing(), rc.store.connect() as con:
+        marked = ReportRequest(
+            **{**july.__dict__, "lake": LakeMark(lake_mark(con)[0], ingest_floors(con))}
+        )
+        plan = plan_snapshots(
+            rc.layout, marked, rc.catalog(), period_day_tables(marked, rc.settings.zones)
+        )
+    assert plan.base is not None and plan.base.path == june[0].path
+    assert plan.has_codes  # an empty state replays no event: the codes path takes it
+    assert _usage(rc, july, snapshots=True).equals(_usage(rc, july, snapshots=False))
