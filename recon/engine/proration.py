@@ -298,7 +298,8 @@ def holdings_at(intervals: pl.LazyFrame, at: int) -> pl.LazyFrame:
 
     `quantity_micros` is 1 000 000 where the row is assigned at `at` (`start <= at < end`) and 0
     where it was held before but not now; CUSTOMER point-in-time counts the former and lists
-    the latter with 0, USER point-in-time lists only the former.
+    the latter with 0, USER point-in-time lists only the former. Rows come in no particular
+    order (the caller sorts them as its reports need).
     """
     start = pl.col("start").dt.epoch("us")
     end = pl.col("end").dt.epoch("us")
@@ -318,11 +319,7 @@ def holdings_at(intervals: pl.LazyFrame, at: int) -> pl.LazyFrame:
             last_day=pl.lit(None, pl.Date),
         )
     )
-    return (
-        _harmonised_attributes(rows)
-        .select([pl.col(c).cast(t) for c, t in USAGE_SCHEMA.items()])
-        .sort(ROW_GRAIN)
-    )
+    return _harmonised_attributes(rows).select([pl.col(c).cast(t) for c, t in USAGE_SCHEMA.items()])
 
 
 def daily_quantities(intervals: pl.LazyFrame, table: DayTable, until: int) -> pl.LazyFrame:
