@@ -26,7 +26,7 @@ from recon.home.layout import HomeLayout
 from recon.home.store import sql_literal
 from recon.reports.columns import source_of, text_sql, typed_column_sql
 from recon.reports.model import ReportRequest
-from recon.reports.usage import SpilledUsage, Usage
+from recon.reports.usage import SpilledUsage, Usage, arrow_of
 
 # Spill to disk past this much memory (a DuckDB size); sorts of millions of rows stay bounded.
 ROLLUP_MEMORY: Final = "2GB"
@@ -231,7 +231,7 @@ def rolled_up_report(
         else:
             frame = _rolled_up_in_sql(con, usage, catalog, request, report_date, on_disk)
         if frame is not None:
-            con.register("report_typed", frame.to_arrow())
+            con.register("report_typed", arrow_of(frame))
         yield RolledUp(con, report_type, category, frame)
     finally:
         con.close()
@@ -274,7 +274,7 @@ def rolled_up_frame(
     """Typed report rows given as a frame (in contract order), as `rolled_up_report` holds them."""
     con = _rollup_connection(None)
     try:
-        con.register("frame", frame.to_arrow())
+        con.register("frame", arrow_of(frame))
         con.execute("CREATE TABLE report_typed AS SELECT * FROM frame")
         con.unregister("frame")
         yield RolledUp(con, report_type, category)

@@ -12,7 +12,7 @@ from recon.core.contracts import ContractError, report_contract
 from recon.reports.columns import COLUMN_SOURCES
 from recon.reports.model import ReportRequest
 from recon.reports.rollup import RolledUp, _rollup_connection, user_rows_frame
-from recon.reports.usage import USER_ORDER, report_usage
+from recon.reports.usage import USER_ORDER, arrow_of, report_usage
 from recon.reports.writer import check_rows
 from tests.unit.reports.generated import OCTOBER, generated_home
 
@@ -66,7 +66,7 @@ def test_user_rows_out_of_key_order_fail_their_contract(rc):
         assert rows.height > 2
         con = _rollup_connection(None)
         try:
-            con.register("report_typed", rows.to_arrow())
+            con.register("report_typed", arrow_of(rows))
             if ordered:
                 check_rows(RolledUp(con, "USER", "RECONCILIATION", rows), contract)
                 continue

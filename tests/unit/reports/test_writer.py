@@ -18,6 +18,7 @@ from recon.core.csvsafe import neutralised
 from recon.core.quantity import text_of
 from recon.reports import writer
 from recon.reports.rollup import RolledUp, _rollup_connection, rolled_up_frame
+from recon.reports.usage import arrow_of
 from recon.reports.writer import check_rows, write_csv
 
 PARTNER = report_contract("PARTNER", "RECONCILIATION")
@@ -90,7 +91,7 @@ def _held_as_frame(frame: pl.DataFrame, report_type: ReportType) -> Iterator[Rol
     """Rows held as a frame, as `rolled_up_report` holds rows that fit in memory."""
     con = _rollup_connection(None)
     try:
-        con.register("report_typed", frame.to_arrow())
+        con.register("report_typed", arrow_of(frame))
         yield RolledUp(con, report_type, "RECONCILIATION", frame)
     finally:
         con.close()
