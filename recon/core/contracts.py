@@ -7,19 +7,13 @@ written, and finance or SQL users can read the same files.
 
 from __future__ import annotations
 
-import sys
-import threading
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, partial
-from importlib import import_module
-from importlib.abc import MetaPathFinder
-from importlib.machinery import ModuleSpec
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from recon.core.errors import BadInputError
+from recon.core.pandera_loading import load_pandera
 from recon.core.resources import schema_dir
 
 if TYPE_CHECKING:
@@ -122,7 +116,7 @@ class Contract:
 
     def validate(self, frame: pl.DataFrame, *, typed: bool = False) -> pl.DataFrame:
         """Check `frame` against the contract; raise `ContractError` if it fails."""
-        schema = self.pandera(typed=typed)  # imports Pandera (see `_load_pandera`)
+        schema = self.pandera(typed=typed)  # imports Pandera (`load_pandera`)
         import pandera.errors  # noqa: PLC0415 - slow to import; only checking needs it
 
         try:
@@ -166,70 +160,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return loaded
 
 
-_IMPORTING: Final = threading.Lock()
-# Pandera imports these whenever they are installed, and needs neither to check Polars frames.
-_NOT_NEEDED_BY_PANDERA: Final = ("pandas", "hypothesis")
-
-
-def _load_pandera() -> None:
-    """Import `pandera.polars` the way an install without pandas or hypothesis imports it.
-
-    Pandera's top-level package imports pandas whenever pandas is installed (the Spark extra
-    installs it), and with it Pandera's pandas API and pyspark.pandas, and its data synthesis
-    strategies import hypothesis (a test tool here): 0.5 s of every process that checks a
-    frame, against 0.12 s without. recon checks Polars frames only, so the first import
-    hides whichever of the two is not loaded yet from the importing thread, and Pandera takes
-    the paths it documents for an install without them; a first check, still on that thread,
-    lets Pandera settle that pandas' check backends are absent (it looks once). Other
-    threads, and every later import, see both as usual; neither changes a check on a
-    Polars frame.
-    """
-    with _IMPORTING:
-        if "pandera.polars" in sys.modules:
-            return
-        if "pandera" in sys.modules:
-            import_module("pandera.polars")
-            return
-        absent = tuple(p for p in _NOT_NEEDED_BY_PANDERA if p not in sys.modules)
-        hidden = _HiddenFromThread(absent, threading.get_ident())
-        sys.meta_path.insert(0, hidden)
-        try:
-            import_module("pandera.polars")
-            _first_check()
-        finally:
-            sys.meta_path.remove(hidden)
-
-
-class _HiddenFromThread(MetaPathFinder):
-    """Makes packages unimportable, as if not installed, for one thread."""
-
-    def __init__(self, packages: tuple[str, ...], thread: int) -> None:
-        self.packages = packages
-        self.thread = thread
-
-    def find_spec(
-        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
-    ) -> ModuleSpec | None:
-        """Raise as a missing package would, for the packages and their modules in the thread."""
-        if fullname.partition(".")[0] in self.packages and threading.get_ident() == self.thread:
-            raise ModuleNotFoundError(f"No module named {fullname!r}", name=fullname)
-        return None
-
-
-def _first_check() -> None:
-    """Check one value, so that Pandera looks for pandas' check backends while it is hidden.
-
-    Pandera looks once per process, on the first check it runs, and remembers the answer.
-    """
-    import pandera.polars as pa  # noqa: PLC0415
-    import polars as pl  # noqa: PLC0415
-
-    schema = pa.DataFrameSchema({"x": pa.Column(pl.Int64, checks=pa.Check.ge(0))})
-    schema.validate(pl.DataFrame({"x": [0]}))
-
-
 def _checks(spec: ColumnSpec) -> list[pa.Check]:
-    _load_pandera()
+    load_pandera()
     import pandera.polars as pa  # noqa: PLC0415 - slow to import; only checking needs it
     import polars as pl  # noqa: PLC0415
 
@@ -268,7 +200,7 @@ def _exactly_one_subject(data: Any) -> pl.LazyFrame:
 
 
 def _typed_column(spec: ColumnSpec) -> pa.Column:
-    _load_pandera()
+    load_pandera()
     import pandera.polars as pa  # noqa: PLC0415 - slow to import; only checking needs it
     import polars as pl  # noqa: PLC0415
 
@@ -281,7 +213,7 @@ def _typed_column(spec: ColumnSpec) -> pa.Column:
 
 @cache
 def _pandera_schema(contract: Contract, typed: bool = False) -> pa.DataFrameSchema:
-    _load_pandera()
+    load_pandera()
     import pandera.polars as pa  # noqa: PLC0415 - slow to import; only checking needs it
 
     columns = {

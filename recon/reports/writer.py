@@ -49,7 +49,7 @@ def complete_report(store: Store, report: Report, rows: RolledUp) -> Report:
 
     The contract is checked on a second cursor, in a thread, while DuckDB writes both files
     one after the other (writing them side by side measured 2% slower, with more memory): the
-    CSV with one DuckDB thread, so the check has the other core (see `write_csv`). A
+    CSV with one DuckDB thread fewer, so the check has a core (see `write_csv`). A
     row that breaks the contract removes both files and fails the report with the column,
     the check and the first bad rows named. Rows are written in the home's column order (a
     learned one, else the contract's).
@@ -157,7 +157,7 @@ def write_csv(rows: RolledUp, order: list[str], target: Path) -> None:
     found = rows.connection.execute(f"SELECT {flags} FROM report_typed").fetchone()
     touched = {c for c, flag in zip(text, found or (), strict=False) if flag}
     columns = ", ".join(f"{csv_sql(c, neutralise=c in touched)} AS {c}" for c in order)
-    with _one_thread(rows.connection):
+    with _one_thread_fewer(rows.connection):
         rows.connection.execute(
             f"COPY (SELECT {columns} FROM report_typed) TO {sql_literal(target)} ({_CSV_OPTIONS})"
         )
@@ -165,21 +165,22 @@ def write_csv(rows: RolledUp, order: list[str], target: Path) -> None:
 
 
 @contextmanager
-def _one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """DuckDB on one thread (the caller's) for a while.
+def _one_thread_fewer(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """DuckDB on one thread fewer for a while (on one, the caller's, on a 2-core machine).
 
-    DuckDB's CSV writer gains little from a second thread (1.26M USER rows: 0.73 s on one,
-    0.69-0.99 s on two, with twice the CPU, most of it in the kernel), and the contract
-    check running beside it needs that core: the USER report 3% faster at 1M subjects, 7% at
-    10M. (Its Parquet writer does gain from two: the rows file keeps them.)
+    The contract check runs beside the CSV and needs a core. On 2 cores DuckDB's CSV writer
+    gains little from its second thread (1.26M USER rows: 0.73 s on one, 0.69-0.99 s on two,
+    with twice the CPU, most of it in the kernel): the USER report 3% faster at 1M subjects,
+    7% at 10M. (Its Parquet writer does gain from two: the rows file keeps them.)
     """
     found = con.execute("SELECT current_setting('threads')").fetchone()
     assert found is not None
-    con.execute("SET threads = 1")
+    threads = int(found[0])
+    con.execute("SET threads = ?", [max(1, threads - 1)])
     try:
         yield
     finally:
-        con.execute("SET threads = ?", [found[0]])
+        con.execute("SET threads = ?", [threads])
 
 
 def _write_rows_file(rows: RolledUp, report_id: str, target: Path) -> None:

@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import threading
-
 import polars as pl
 import pytest
 
-from recon.core.contracts import (
-    ContractError,
-    _HiddenFromThread,
-    report_categories,
-    report_contract,
-)
+from recon.core.contracts import ContractError, report_categories, report_contract
 
 
 def test_report_columns_follow_the_rules_order():
@@ -111,57 +101,3 @@ def test_user_rows_need_exactly_one_subject():
         contract.validate(pl.DataFrame([base | {"WORKSPACE_ID": "w1"}]))
     with pytest.raises(ContractError):
         contract.validate(pl.DataFrame([base | {"USER_ID": ""}]))
-
-
-_CHECK_IN_A_NEW_PROCESS = """
-import json, sys, threading
-{before}
-import polars as pl
-from recon.core.contracts import ContractError, report_contract
-contract = report_contract("PARTNER", "RECONCILIATION")
-row = {{name: "x" for name in contract.names}}
-try:
-    contract.validate(pl.DataFrame([row]))
-    caught = None
-except ContractError as exc:
-    caught = exc.summary()
-import pandera
-loaded = [m for m in ("pandas", "hypothesis") if m in sys.modules]
-print(json.dumps([caught, loaded, hasattr(pandera, "DataFrameSchema")]))
-"""
-
-
-def _check_in_a_new_process(before: str) -> tuple[str | None, list[str], bool]:
-    """Check a bad row in a new process: the failures, which of pandas and hypothesis it
-    loaded, and whether Pandera has its pandas API."""
-    code = _CHECK_IN_A_NEW_PROCESS.format(before=before)
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
-    caught, loaded, pandas_api = json.loads(out.stdout)
-    return caught, loaded, pandas_api
-
-
-def test_checking_a_frame_loads_neither_pandas_nor_hypothesis():
-    caught, loaded, pandas_api = _check_in_a_new_process(before="")
-    assert caught is not None and "SERVICE_NAME" in caught  # the checks still run and still fail
-    assert loaded == []
-    assert not pandas_api  # Pandera took its path for an install without pandas
-
-
-def test_with_pandas_and_hypothesis_loaded_first_pandera_checks_the_same():
-    pytest.importorskip("pandas")
-    before = "import pandas, hypothesis"
-    caught, loaded, pandas_api = _check_in_a_new_process(before)
-    expected = _check_in_a_new_process("")[0]
-    assert (caught, loaded, pandas_api) == (expected, ["pandas", "hypothesis"], True)
-
-
-def test_pandas_is_hidden_only_from_the_importing_thread():
-    hidden = _HiddenFromThread(("some_package",), threading.get_ident())
-    with pytest.raises(ModuleNotFoundError, match=r"No module named 'some_package\.sub'"):
-        hidden.find_spec("some_package.sub", None)
-    assert hidden.find_spec("some_package_other", None) is None
-    found: list[object] = []
-    other = threading.Thread(target=lambda: found.append(hidden.find_spec("some_package", None)))
-    other.start()
-    other.join()
-    assert found == [None]

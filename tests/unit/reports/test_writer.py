@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -138,3 +139,21 @@ def test_quantities_and_days_print_as_text_of_the_millionths(tmp_path):
         "1000000000000.000001",
     ]
     assert [line.split(",")[6] for line in lines] == ["0001-01-01", "0999-12-31", "9999-12-31"]
+
+
+@pytest.mark.parametrize("threads", [1, 2, 4])
+def test_the_csv_is_written_on_one_thread_fewer_and_the_setting_restored(tmp_path, threads):
+    def setting(rows: RolledUp) -> int:
+        found = rows.connection.execute("SELECT current_setting('threads')").fetchone()
+        assert found is not None
+        return int(found[0])
+
+    with rolled_up_frame(_partner_rows([("P1", "S1"), ("P1", "S2")]), "PARTNER") as rows:
+        rows.connection.execute("SET threads = ?", [threads])
+        with writer._one_thread_fewer(rows.connection):
+            assert setting(rows) == max(1, threads - 1)
+        write_csv(rows, PARTNER.names, tmp_path / "report.csv")
+        assert setting(rows) == threads  # restored after a CSV written
+        with pytest.raises(duckdb.IOException):
+            write_csv(rows, PARTNER.names, tmp_path / "no such folder" / "report.csv")
+        assert setting(rows) == threads  # and after one that failed
