@@ -8,10 +8,12 @@ from datetime import UTC, date, datetime
 import polars as pl
 import pytest
 
+from recon import Recon
 from recon.core.config import BillingZones
 from recon.core.timezones import day_table
 from recon.engine.coded import decoded_intervals
 from recon.engine.intervals import RULE_COLUMNS
+from recon.reports import kernel
 from recon.reports.kernel import slice_usage
 from recon.reports.usage import USER_ORDER
 from tests.codes import shuffled_codes
@@ -89,7 +91,16 @@ def test_reports_from_the_codes_equal_reports_from_the_text(tmp_path, monkeypatc
     scopes = (None, "org-subpartner-2-1")
     coded = report_csvs(rc, scopes)
     monkeypatch.setattr(usage, "lake_ids", lambda layout: None)  # the text kernel
-    text = report_csvs(rc, scopes)
+    text_slices: list[int] = []
+    zoned_slice = kernel._zoned_slice
+
+    def counted(*args, **kwargs):
+        text_slices.append(1)
+        return zoned_slice(*args, **kwargs)
+
+    monkeypatch.setattr(kernel, "_zoned_slice", counted)
+    text = report_csvs(Recon(rc.layout.root), scopes)  # a new Recon: no usage cached
+    assert len(text_slices) > 3  # every slice went through the text kernel
     assert coded == text
     assert coded["USER", None].count("\n") > 1000
     assert "Partner 2 Renamed" in coded["PARTNER", None]

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from recon import Recon
 from recon.core.config import BillingZones
 from recon.core.contracts import ContractError, report_contract
 from recon.reports.columns import COLUMN_SOURCES
 from recon.reports.model import ReportRequest
 from recon.reports.rollup import RolledUp, _rollup_connection, user_rows_frame
-from recon.reports.usage import USER_ORDER, arrow_of, report_usage
+from recon.reports.usage import USER_ORDER, SpilledUsage, arrow_of, report_usage
 from recon.reports.writer import check_rows
 from tests.unit.reports.generated import OCTOBER, generated_home
 
@@ -52,7 +53,9 @@ def test_user_reports_from_usage_in_memory_equal_those_rolled_up_in_sql(tmp_path
     ]
     in_memory = _user_csvs(rc, requests)
     monkeypatch.setenv("RECON_SLICE_EVENTS", "700")  # usage spilled in slices: the SQL path
-    spilled = _user_csvs(rc, requests)
+    usage = report_usage(rc.layout, rc.catalog(), requests[0], BillingZones("UTC"), NOW)
+    assert isinstance(usage, SpilledUsage) and len(usage.parts) > 3
+    spilled = _user_csvs(Recon(rc.layout.root), requests)  # a new process: no usage cached
     assert in_memory == spilled
     assert [text.count(b"\n") > 100 for text in in_memory] == [True, True]
 
