@@ -161,8 +161,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 def _checks(spec: ColumnSpec) -> list[pa.Check]:
-    load_pandera()
-    import pandera.polars as pa  # noqa: PLC0415 - slow to import; only checking needs it
+    import pandera.polars as pa  # noqa: PLC0415 - loaded by `_pandera_schema`, their caller
     import polars as pl  # noqa: PLC0415
 
     checks: list[pa.Check] = []
@@ -200,8 +199,7 @@ def _exactly_one_subject(data: Any) -> pl.LazyFrame:
 
 
 def _typed_column(spec: ColumnSpec) -> pa.Column:
-    load_pandera()
-    import pandera.polars as pa  # noqa: PLC0415 - slow to import; only checking needs it
+    import pandera.polars as pa  # noqa: PLC0415 - loaded by `_pandera_schema`, their caller
     import polars as pl  # noqa: PLC0415
 
     if spec.typed == "millionths":
@@ -213,7 +211,7 @@ def _typed_column(spec: ColumnSpec) -> pa.Column:
 
 @cache
 def _pandera_schema(contract: Contract, typed: bool = False) -> pa.DataFrameSchema:
-    load_pandera()
+    load_pandera()  # every use of Pandera starts here (`recon.core.pandera_loading`)
     import pandera.polars as pa  # noqa: PLC0415 - slow to import; only checking needs it
 
     columns = {
