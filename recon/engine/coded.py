@@ -129,14 +129,14 @@ def coded_usage(
     """Some customers' coded events → their USER usage (text) and partner-name keys.
 
     `events` has the rules' columns (`intervals.RULE_COLUMNS`) with every `CODED` column as
-    its UInt32 code; `zone_of_customer` maps customer code → zone. Returns what the text
-    pipeline returns for the same events: the rows of `finished_usage(zoned_usage(...),
-    ordered=False)` (partner name harmonised within these events only) and
-    `partner_name_keys` of the zoned rows; or None when the codes do not fit the packed keys
-    or an instant precedes 1970 (the caller then takes the text path). `sink` is handed the
-    intervals, coded (`decoded_intervals` turns them into the text pipeline's, as the tests
-    compare them). With
-    `order_by` (coded columns of the usage), the rows come out sorted by those columns' text.
+    its UInt32 code; `zone_of_customer` maps customer code → zone (unread when `tables` has
+    one zone: every customer bills in it). Returns what the text pipeline returns for the
+    same events: the rows of `finished_usage(zoned_usage(...), ordered=False)` (partner name
+    harmonised within these events only) and `partner_name_keys` of the zoned rows; or None
+    when the codes do not fit the packed keys or an instant precedes 1970 (the caller then
+    takes the text path). `sink` is handed the intervals, coded (`decoded_intervals` turns
+    them into the text pipeline's, as the tests compare them). With `order_by` (coded
+    columns of the usage), the rows come out sorted by those columns' text.
     """
     if events.is_empty() or not ids.fits():
         return None
@@ -149,16 +149,21 @@ def coded_usage(
     intervals = _coded_intervals(ranked, ids, base_packages)
     if sink is not None:
         sink(intervals.with_columns(**{c: looked_up(ids.ranked(c).code, c) for c in RANKED}))
-    parts = [
-        _rows_in_zone(
-            intervals.join(
-                zone_of_customer.filter(pl.col("zone") == zone), on="customer_org_id", how="semi"
-            ),
-            table,
-            until,
-        )
-        for zone, table in sorted(tables.items())
-    ]
+    if len(tables) == 1:  # every customer bills in that zone: no join on customers needed
+        parts = [_rows_in_zone(intervals, table, until) for table in tables.values()]
+    else:
+        parts = [
+            _rows_in_zone(
+                intervals.join(
+                    zone_of_customer.filter(pl.col("zone") == zone),
+                    on="customer_org_id",
+                    how="semi",
+                ),
+                table,
+                until,
+            )
+            for zone, table in sorted(tables.items())
+        ]
     if not parts:
         return None
     rows = pl.concat(parts, how="vertical")

@@ -62,8 +62,12 @@ def coded_slice_usage(
     text kernel). `sink` is handed the slice's coded intervals; rows are sorted by the text
     of the `order_by` columns.
     """
-    zone_map = _customer_zones(events, ids, zones)
-    present = set(zone_map["zone"].unique().to_list())
+    if not zones.partners and not zones.customers:  # no overrides: every customer bills alike
+        zone_map = pl.DataFrame(schema={"customer_org_id": pl.UInt32, "zone": pl.String})
+        present = {zones.default}
+    else:
+        zone_map = _customer_zones(events, ids, zones)
+        present = set(zone_map["zone"].unique().to_list())
     base = set(catalog.filter(pl.col("kind") == "BASE")["package"])
     used = {z: t for z, t in tables.items() if z in present}
     return coded_usage(events, ids, base, zone_map, used, until, sink, order_by)
@@ -72,8 +76,6 @@ def coded_slice_usage(
 def _customer_zones(events: pl.DataFrame, ids: CodedIds, zones: BillingZones) -> pl.DataFrame:
     """Customer code → billing zone (`usage.customer_zones` on the customers' text)."""
     customers = events.select("customer_org_id", "partner_org_id").unique()
-    if not zones.partners and not zones.customers:  # no overrides: every customer bills alike
-        return customers.select("customer_org_id", zone=pl.lit(zones.default))
     text = customers.with_columns(
         _customer=ids.texts["customer_org_id"].gather(customers["customer_org_id"]),
         _partner=ids.texts["partner_org_id"].gather(customers["partner_org_id"]),
