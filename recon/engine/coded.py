@@ -53,6 +53,8 @@ _NO_CODE: Final = 2**32 - 1  # a code no dictionary gives (an empty subject neve
 _GROUP: Final = ["_subject", "subject_type", "_g_key"]
 _SUBJECT: Final = ["customer_org_id", "subject_type", "subject_id"]
 _CODE_BITS: Final = 32  # room for a code below the time in a "latest" key
+# Columns of the packed rank words that order rows as their text would: _order0, _order1, ...
+ORDER_WORD: Final = "_order"
 
 
 class Ranked:
@@ -125,6 +127,8 @@ def coded_usage(
     until: int,
     sink: Callable[[pl.DataFrame], None] | None = None,
     order_by: Sequence[str] = (),
+    *,
+    order_words: bool = False,
 ) -> tuple[pl.DataFrame, pl.DataFrame] | None:
     """Some customers' coded events → their USER usage (text) and partner-name keys.
 
@@ -136,7 +140,8 @@ def coded_usage(
     when the codes do not fit the packed keys or an instant precedes 1970 (the caller then
     takes the text path). `sink` is handed the intervals, coded (`decoded_intervals` turns
     them into the text pipeline's, as the tests compare them). With `order_by` (coded
-    columns of the usage), the rows come out sorted by those columns' text.
+    columns of the usage), the rows come out sorted by those columns' text; with
+    `order_words` too, unsorted but with the words that sort them (`text_order_words`).
     """
     if events.is_empty() or not ids.fits():
         return None
@@ -169,7 +174,11 @@ def coded_usage(
     rows = pl.concat(parts, how="vertical")
     keys = _partner_name_keys(rows, ids)
     billed = _harmonised(rows).filter(pl.col("quantity_micros") > 0)
-    return _decoded(in_text_order(billed, ids, order_by), ids), keys
+    if order_words and order_by:
+        ordered = billed.with_columns(text_order_words(ids, order_by))
+    else:
+        ordered = in_text_order(billed, ids, order_by)
+    return _decoded(ordered, ids), keys
 
 
 def in_text_order(rows: pl.DataFrame, ids: CodedIds, columns: Sequence[str]) -> pl.DataFrame:
@@ -181,6 +190,17 @@ def in_text_order(rows: pl.DataFrame, ids: CodedIds, columns: Sequence[str]) -> 
     """
     if not columns:
         return rows
+    words = text_order_words(ids, columns)
+    names = [w.meta.output_name() for w in words]
+    return rows.with_columns(words).sort(names).drop(names)
+
+
+def text_order_words(ids: CodedIds, columns: Sequence[str]) -> list[pl.Expr]:
+    """UInt64 words (`_order0`, `_order1`, ...) whose order is the text order of `columns`.
+
+    The ranks of the codes in `columns` (`CodedIds.ranked`), packed most significant first.
+    Ranks are the lake's, so words of rows of different slices compare too.
+    """
     if not set(columns) <= set(CODED) - set(RANKED):
         raise ValueError(f"can only order by coded id columns, not {list(columns)}")
     words: list[pl.Expr] = []
@@ -195,9 +215,7 @@ def in_text_order(rows: pl.DataFrame, ids: CodedIds, columns: Sequence[str]) -> 
         else:
             words.append(rank)
             free = 64 - bits
-    names = [f"_order{i}" for i in range(len(words))]
-    keyed = rows.with_columns(w.alias(n) for w, n in zip(words, names, strict=True))
-    return keyed.sort(names).drop(names)
+    return [w.alias(f"{ORDER_WORD}{i}") for i, w in enumerate(words)]
 
 
 def looked_up(values: pl.Series, codes: str) -> pl.Expr:
@@ -318,17 +336,18 @@ def _subject_type() -> pl.Expr:
 
 
 def _decoded(rows: pl.DataFrame, ids: CodedIds) -> pl.DataFrame:
-    """Coded usage rows (ranked attributes) → the usage schema, ids as text."""
+    """Coded usage rows (ranked attributes) → the usage schema, ids as text (words kept)."""
     texts = {
         c: looked_up(ids.ranked(c).texts if c in RANKED else ids.texts[c], c)
         for c in USAGE_SCHEMA
         if c in CODED
     }
+    words = [c for c in rows.columns if c.startswith(ORDER_WORD)]
     return rows.with_columns(
         **texts,
         subject_type=_subject_type(),
         subject_id=looked_up(ids.texts["user_id"], "subject_id"),
-    ).select([pl.col(c).cast(t) for c, t in USAGE_SCHEMA.items()])
+    ).select(*[pl.col(c).cast(t) for c, t in USAGE_SCHEMA.items()], *words)
 
 
 def decoded_intervals(intervals: pl.DataFrame, ids: CodedIds) -> pl.DataFrame:

@@ -55,12 +55,14 @@ def coded_slice_usage(
     until: int,
     sink: Sink | None,
     order_by: Sequence[str] = (),
+    *,
+    order_words: bool = False,
 ) -> tuple[pl.DataFrame, pl.DataFrame] | None:
     """`coded_usage` of some customers' coded events: USER rows and partner-name keys.
 
     None when the kernel cannot take these events (the caller decodes them and takes the
     text kernel). `sink` is handed the slice's coded intervals; rows are sorted by the text
-    of the `order_by` columns.
+    of the `order_by` columns, or with `order_words` carry the words that sort them.
     """
     if not zones.partners and not zones.customers:  # no overrides: every customer bills alike
         zone_map = pl.DataFrame(schema={"customer_org_id": pl.UInt32, "zone": pl.String})
@@ -70,7 +72,9 @@ def coded_slice_usage(
         present = set(zone_map["zone"].unique().to_list())
     base = set(catalog.filter(pl.col("kind") == "BASE")["package"])
     used = {z: t for z, t in tables.items() if z in present}
-    return coded_usage(events, ids, base, zone_map, used, until, sink, order_by)
+    return coded_usage(
+        events, ids, base, zone_map, used, until, sink, order_by, order_words=order_words
+    )
 
 
 def _customer_zones(events: pl.DataFrame, ids: CodedIds, zones: BillingZones) -> pl.DataFrame:

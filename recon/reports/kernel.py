@@ -50,6 +50,7 @@ def slice_usage(
     sink: Callable[[pl.DataFrame], None] | None = None,
     ids: CodedIds | None = None,
     order_by: Sequence[str] = (),
+    order_words: bool = False,
 ) -> SliceUsage:
     """The engine's kernel: some customers' events → their USER usage (rules §3-§5).
 
@@ -58,12 +59,16 @@ def slice_usage(
     distributed runner call this, so no billing rule is written twice. `sink` is handed the
     slice's intervals (snapshots keep the state at month boundaries from them). With `ids`,
     `events` are `coded_events` and the rules run on the codes; the rows come out as text.
-    With `order_by` (id columns), the rows are sorted by those columns (see `USER_ORDER`).
+    With `order_by` (id columns), the rows are sorted by those columns (see `USER_ORDER`);
+    with `order_words` too, the coded kernel leaves them unsorted and adds the words that
+    sort them (`text_order_words`, comparable across slices); the text kernel sorts them.
     """
     if ids is not None:
         frame = events.collect(engine="in-memory")
         until = to_micros(now)
-        coded = coded_slice_usage(frame, ids, catalog, zones, tables, until, sink, order_by)
+        coded = coded_slice_usage(
+            frame, ids, catalog, zones, tables, until, sink, order_by, order_words=order_words
+        )
         if coded is not None:
             return SliceUsage(*coded)
         events = text_events(frame, ids).lazy()  # codes that do not pack: the text kernel

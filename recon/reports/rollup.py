@@ -8,6 +8,7 @@ reads two relations, `usage` and `catalog`, registered by the caller.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ from recon.core.contracts import Category, ReportType, report_contract
 from recon.core.timezones import iso_utc
 from recon.home.layout import HomeLayout
 from recon.home.store import sql_literal
+from recon.reports.buckets import bucket_frames
 from recon.reports.columns import source_of, text_sql, typed_column_sql
 from recon.reports.model import ReportRequest
 from recon.reports.usage import SpilledUsage, Usage, arrow_of
@@ -143,15 +145,17 @@ class RolledUp:
     """A report's rows, typed, in `report_typed` of a private DuckDB database.
 
     Rows in memory are `frame`, registered on `connection` alone as `report_typed`; rows
-    bigger than memory are a view of a Parquet file (or, for tests, a table). The writer
-    validates the rows (`frame` if given, else `report_typed` through a cursor) and copies
-    them to the CSV and the Parquet rows file from `report_typed`.
+    bigger than memory are a view of Parquet `files` read in order (or, for tests, a table).
+    The writer validates the rows (`frame` if given, else each of `files` if they hold one
+    bucket each, else `report_typed` through a cursor) and copies them to the CSV and the
+    Parquet rows file from `report_typed`.
     """
 
     connection: duckdb.DuckDBPyConnection
     report_type: ReportType
     category: Category
     frame: pl.DataFrame | None = None
+    files: tuple[Path, ...] = ()
 
 
 def user_rows_frame(
@@ -217,26 +221,57 @@ def rolled_up_report(
         report_date = iso_utc(request.as_of or now)
     con = _rollup_connection(layout.spill)
     # Usage too big for memory (spilled in parts) makes rows too big for it too: they go to
-    # a Parquet file beside the parts, which the writer's passes read, rather than to a table
+    # Parquet files beside the parts, which the writer's passes read, rather than to a table
     # that spills (at 10M subjects the report's five passes over a spilled table cost 9% of
     # its time). Rows that fit stay in memory (at 1M subjects the file costs 5% more).
-    on_disk = None
+    on_disk = None  # a folder of this report's rows
     if isinstance(usage, SpilledUsage):
-        on_disk = usage.folder / f"typed-{report_type}-{category}-{uuid.uuid4().hex[:8]}.parquet"
-    frame: pl.DataFrame | None
+        on_disk = usage.folder / f"typed-{report_type}-{category}-{uuid.uuid4().hex[:8]}"
+        on_disk.mkdir()
+    frame: pl.DataFrame | None = None
+    files: list[Path] = []
+    sub_partner = request.sub_partner_org_id
     try:
         if report_type == "USER" and not isinstance(usage, SpilledUsage):  # in key order
-            sub_partner = request.sub_partner_org_id
             frame = user_rows_frame(usage, catalog, category, report_date, sub_partner)
+        elif report_type == "USER" and isinstance(usage, SpilledUsage) and usage.buckets:
+            assert on_disk is not None
+            files = _bucketed_user_rows(usage, catalog, category, report_date, sub_partner, on_disk)
+            listed = ", ".join(sql_literal(f) for f in files)
+            con.execute(f"CREATE VIEW report_typed AS SELECT * FROM read_parquet([{listed}])")
         else:
             frame = _rolled_up_in_sql(con, usage, catalog, request, report_date, on_disk)
         if frame is not None:
             con.register("report_typed", arrow_of(frame))
-        yield RolledUp(con, report_type, category, frame)
+        yield RolledUp(con, report_type, category, frame, tuple(files))
     finally:
         con.close()
         if on_disk is not None:
-            on_disk.unlink(missing_ok=True)
+            shutil.rmtree(on_disk, ignore_errors=True)
+
+
+def _bucketed_user_rows(
+    usage: SpilledUsage,
+    catalog: pl.DataFrame,
+    category: Category,
+    report_date: str | None,
+    sub_partner_org_id: str | None,
+    folder: Path,
+) -> list[Path]:
+    """USER rows of bucketed usage: one file per bucket, sorted; the files in key order.
+
+    The USER grain is usage's, so each bucket's rows, sorted by their words in memory, are
+    its USER rows (`user_rows_frame`): no sort of all the rows at once (`recon.reports.buckets`;
+    at 10M subjects 5 s against DuckDB's 16 s for the spilled sort of 12.6M rows). DuckDB
+    reads files listed together one after another, in order.
+    """
+    files = []
+    buckets = bucket_frames(usage.buckets, usage.words, usage.partner_names)
+    for number, rows in enumerate(buckets):
+        files.append(folder / f"rows-{number:04d}.parquet")
+        typed = user_rows_frame(rows, catalog, category, report_date, sub_partner_org_id)
+        typed.write_parquet(files[-1], compression="lz4", statistics=False)
+    return files
 
 
 def _rolled_up_in_sql(
@@ -247,7 +282,7 @@ def _rolled_up_in_sql(
     report_date: str | None,
     on_disk: Path | None,
 ) -> pl.DataFrame | None:
-    """`typed_rollup_sql` of `usage`: as a frame, or (None) as `report_typed`, a view of `on_disk`.
+    """`typed_rollup_sql` of `usage`: as a frame, or (None) as `report_typed`, a file in `on_disk`.
 
     Rows held as a frame are checked in it and copied by DuckDB from its Arrow: 4-10% less
     than a DuckDB table that the check reads back through a cursor.
@@ -261,7 +296,7 @@ def _rolled_up_in_sql(
     if on_disk is None:
         rows: pl.DataFrame = con.sql(typed).pl()
         return rows
-    target = sql_literal(on_disk)
+    target = sql_literal(on_disk / "rows.parquet")
     con.execute(f"COPY ({typed}) TO {target} (FORMAT parquet, COMPRESSION lz4)")
     con.execute(f"CREATE VIEW report_typed AS SELECT * FROM read_parquet({target})")
     return None

@@ -35,6 +35,7 @@ from recon.home.lock import pid_alive
 from recon.home.store import sql_literal
 from recon.ingest.catalog import load_catalog
 from recon.ingest.lake import lake_fingerprint, lake_rows, scan_known_events
+from recon.reports.buckets import KeyBuckets
 from recon.reports.coded import (
     coded_events,
     lake_ids,
@@ -46,16 +47,20 @@ from recon.reports.snapshots import plan_snapshots
 
 @dataclass(frozen=True, eq=False)
 class SpilledUsage:
-    """USER usage kept on disk: one Parquet part per slice of customers.
+    """USER usage kept on disk: Parquet parts, each of a slice of customers.
 
     Within a part every attribute is harmonised except the partner name, whose rows span
-    slices; `partner_names` holds the name that applies across all parts. The folder is
-    removed when this object is garbage-collected or the process exits.
+    slices; `partner_names` holds the name that applies across all parts. `buckets` (if
+    any) are the parts again, grouped into ranges of the USER key in order, their rows
+    carrying the `words` that sort them (`recon.reports.buckets`). The folder is removed
+    when this object is garbage-collected or the process exits.
     """
 
     folder: Path
     parts: tuple[Path, ...]
     partner_names: pl.DataFrame
+    buckets: tuple[tuple[Path, ...], ...] = ()
+    words: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         weakref.finalize(self, shutil.rmtree, self.folder, True)
@@ -63,9 +68,13 @@ class SpilledUsage:
     def relation_sql(self) -> str:
         """SQL for the usage rows (reads the parts; needs `partner_names` registered)."""
         files = ", ".join(sql_literal(str(p)) for p in self.parts)
+        source, words = f"read_parquet([{files}])", ""
+        if self.words:  # only bucket files have them
+            source = f"read_parquet([{files}], union_by_name = true)"
+            words = f"EXCLUDE ({', '.join(self.words)}) "
         return (
-            "SELECT u.* REPLACE (coalesce(p.partner_name, u.partner_name) AS partner_name) "
-            f"FROM read_parquet([{files}]) u "
+            f"SELECT u.* {words}REPLACE (coalesce(p.partner_name, u.partner_name) AS partner_name) "
+            f"FROM {source} u "
             "LEFT JOIN partner_names p ON p.partner_org_id = u.partner_org_id"
         )
 
@@ -230,13 +239,21 @@ def report_usage(
     folder = usage_folder(layout)
     try:
         chunks = customer_slices(scoped_events, layout, folder)
-        parts, keys = [], []
-        for number, chunk in enumerate(chunks):
-            part = slice_usage(chunk, catalog, zones, tables, now, sink=plan.collect, ids=ids)
+        written, keys = KeyBuckets(folder, len(chunks)), []
+        for chunk in chunks:
+            part = slice_usage(
+                chunk,
+                catalog,
+                zones,
+                tables,
+                now,
+                sink=plan.collect,
+                ids=ids,
+                order_by=USER_ORDER,
+                order_words=True,
+            )
             keys.append(part.name_keys)
-            path = folder / f"part-{number:04d}.parquet"
-            part.rows.write_parquet(path, compression="lz4", statistics=False)
-            parts.append(path)
+            written.add(part.rows)
             del part
         shutil.rmtree(folder / "events", ignore_errors=True)
         names = partner_names(pl.concat(keys).lazy()).collect(engine="in-memory")
@@ -244,7 +261,7 @@ def report_usage(
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    return SpilledUsage(folder, tuple(parts), names)
+    return SpilledUsage(folder, tuple(written.parts), names, written.buckets(), written.words)
 
 
 def usage_folder(layout: HomeLayout) -> Path:

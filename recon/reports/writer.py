@@ -114,12 +114,15 @@ def check_rows(rows: RolledUp, contract: Contract) -> None:
     """Check typed report rows against `contract` (Pandera, Polars backend), batch by batch.
 
     Each batch is checked with the last row of the one before in front of it, so the key's
-    order (unique, ascending) holds across batches. Rows held as a frame are checked in it;
-    others are read through a cursor of their own. Either way this can run beside the
-    writes. Raises `ContractError`.
+    order (unique, ascending) holds across batches. Rows held as a frame are checked in it,
+    bucket files file by file; others are read through a cursor of their own. Either way
+    this can run beside the writes. Raises `ContractError`.
     """
     if rows.frame is not None:
         _check_batches(rows.frame.iter_slices(BATCH_ROWS), contract)
+        return
+    if rows.files:  # a bucket each (`recon.reports.buckets`): read by Polars as they are
+        _check_batches((pl.read_parquet(f) for f in rows.files), contract)
         return
     cursor = rows.connection.cursor()
     try:

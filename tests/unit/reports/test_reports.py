@@ -413,7 +413,12 @@ def test_a_lake_processed_in_slices_of_customers_gives_the_same_usage(tmp_path, 
     monkeypatch.setenv("RECON_SLICE_EVENTS", "700")  # 4,510 events: 7 slices
     spilled = report_usage(rc.layout, rc.catalog(), request, zones, now)
     assert isinstance(spilled, SpilledUsage)
-    assert len(spilled.parts) == 7
+    # 7 slices, each written in up to 7 buckets of the USER key (one per slice)
+    assert len(spilled.buckets) == 7 and spilled.words
+    assert sorted(p for b in spilled.buckets for p in b) == sorted(spilled.parts)
+    assert {p.name.split("-part-")[1] for p in spilled.parts} == {
+        f"{n:04d}.parquet" for n in range(7)
+    }
     assert all(p.parent == rc.layout.spill / spilled.folder.name for p in spilled.parts)
     sliced = spilled.frame().sort(ROW_GRAIN)
     assert whole.height > 1000
@@ -454,7 +459,7 @@ def test_every_report_of_a_sliced_lake_equals_the_unsliced_one(tmp_path, monkeyp
                 assert report.csv_path is not None
                 texts[label, report_type, scope] = Path(report.csv_path).read_text()
                 rc.delete_report(report.id)
-        # Sliced rows went through a Parquet file beside the usage parts: removed after use.
+        # Sliced rows went through Parquet files beside the usage parts: removed after use.
         assert list(rc.layout.spill.rglob("typed-*")) == []
     for (label, report_type, scope), text in texts.items():
         if label == "sliced":

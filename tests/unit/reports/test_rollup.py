@@ -41,7 +41,8 @@ def _user_csvs(rc, requests: list[ReportRequest]) -> list[bytes]:
 
 
 def test_user_reports_from_usage_in_memory_equal_those_rolled_up_in_sql(tmp_path, monkeypatch):
-    """In memory, USER rows skip the SQL roll-up and its sort; spilled usage still takes both.
+    """In memory, USER rows skip the SQL roll-up and its sort; spilled usage is sorted in key
+    buckets (and, without codes, by the SQL roll-up: `test_coded` compares the two kernels).
 
     (Point-in-time usage is never spilled; its USER rows are held by a golden file.)
     """
@@ -52,9 +53,9 @@ def test_user_reports_from_usage_in_memory_equal_those_rolled_up_in_sql(tmp_path
         ReportRequest(type="USER", sub_partner_org_id="org-subpartner-2-1", **OCTOBER),
     ]
     in_memory = _user_csvs(rc, requests)
-    monkeypatch.setenv("RECON_SLICE_EVENTS", "700")  # usage spilled in slices: the SQL path
+    monkeypatch.setenv("RECON_SLICE_EVENTS", "700")  # usage spilled in slices
     usage = report_usage(rc.layout, rc.catalog(), requests[0], BillingZones("UTC"), NOW)
-    assert isinstance(usage, SpilledUsage) and len(usage.parts) > 3
+    assert isinstance(usage, SpilledUsage) and len(usage.buckets) > 3
     spilled = _user_csvs(Recon(rc.layout.root), requests)  # a new process: no usage cached
     assert in_memory == spilled
     assert [text.count(b"\n") > 100 for text in in_memory] == [True, True]
