@@ -60,15 +60,18 @@ ORDER_WORD: Final = "_order"
 class Ranked:
     """A dictionary re-coded by rank: `rank[code]` orders as the text does.
 
-    `texts[rank]` is the text and `code[rank]` the stored code again (both made on first
-    use: ordering rows needs only `rank`).
+    `texts[rank]` is the text and `code[rank]` the stored code again (`texts` made on first
+    use: ordering rows needs only `rank`). `order` is `dictionary.arg_sort()` if known.
     """
 
-    def __init__(self, dictionary: pl.Series) -> None:
-        if not (dictionary == "").any():
+    def __init__(self, dictionary: pl.Series, order: pl.Series | None = None) -> None:
+        if order is None:
+            order = dictionary.arg_sort()
+        if not (dictionary == "").any():  # "" sorts before any other text
+            order = pl.concat([pl.Series([len(dictionary)]), order.cast(pl.Int64)])
             dictionary = pl.concat([dictionary, pl.Series([""], dtype=pl.String)])
         self._dictionary = dictionary
-        self.code = dictionary.arg_sort().cast(pl.UInt32)
+        self.code = order.cast(pl.UInt32)
         positions = pl.int_range(len(dictionary), dtype=pl.UInt32, eager=True)
         self.rank = pl.zeros(len(dictionary), pl.UInt32, eager=True).scatter(self.code, positions)
 
@@ -82,10 +85,13 @@ class Ranked:
 class CodedIds:
     """The texts behind the coded columns: per event column, a Series whose position is the code.
 
-    `texts` holds every column of `CODED`; ranks are computed once, on first use.
+    `texts` holds every column of `CODED`; ranks are computed once, on first use, from the
+    `orders` stored with the dictionaries where the lake has them.
     """
 
     texts: Mapping[str, pl.Series]
+    # Per column (where known): its dictionary's codes in text order, `texts[c].arg_sort()`.
+    orders: Mapping[str, pl.Series] = field(default_factory=dict, compare=False, repr=False)
     _ranked: dict[str, Ranked] = field(default_factory=dict, compare=False, repr=False)
 
     def ranked(self, column: str) -> Ranked:
@@ -99,7 +105,7 @@ class CodedIds:
                 if self.texts[other] is texts:
                     self._ranked[column] = done
                     return done
-            self._ranked[column] = Ranked(texts)
+            self._ranked[column] = Ranked(texts, self.orders.get(column))
         return self._ranked[column]
 
     def empty_code(self, column: str) -> int:

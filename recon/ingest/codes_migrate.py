@@ -16,7 +16,7 @@ import polars as pl
 
 from recon.home.files import write_parquet_atomically, write_text_atomically
 from recon.home.layout import HomeLayout, event_files
-from recon.ingest.codes import CodeBook, code_columns, file_has_codes
+from recon.ingest.codes import CodeBook, code_columns, file_has_codes, store_text_orders
 from recon.ingest.lake import event_schema, scan_event_files
 
 Progress = Callable[[str, int, int], None]  # as ingest's progress
@@ -45,6 +45,7 @@ def migrate_lake_codes(layout: HomeLayout, progress: Progress | None = None) -> 
         if rows.height != texts.height:
             raise RuntimeError(f"coding {path} changed its rows ({texts.height} -> {rows.height})")
         write_parquet_atomically(rows, path)
+    store_text_orders(layout, sorted(book.grown))
     layout.codes.mkdir(parents=True, exist_ok=True)
     write_text_atomically(layout.codes_complete, "every lake file carries its id codes\n")
     return len(old)

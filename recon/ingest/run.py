@@ -27,7 +27,7 @@ from recon.home.layout import HomeLayout, event_files
 from recon.home.store import Store
 from recon.ingest import events as ev
 from recon.ingest.catalog import load_catalog
-from recon.ingest.codes import CodeBook, code_columns
+from recon.ingest.codes import CodeBook, code_columns, store_text_orders
 from recon.ingest.codes_migrate import migrate_lake_codes
 from recon.ingest.idindex import EventIdIndex, id_hashes
 from recon.ingest.lake import (
@@ -328,6 +328,7 @@ def _ingest_into(
             part,
             at,
         )
+    store_text_orders(layout, sorted(book.grown))  # what reports sort by (`codes.py`)
 
 
 def _account(classified: pl.DataFrame, result: IngestResult) -> None:

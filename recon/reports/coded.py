@@ -15,10 +15,16 @@ import polars as pl
 
 from recon.core.config import BillingZones
 from recon.core.timezones import DayTable
-from recon.engine.coded import CODED, CodedIds, coded_usage, looked_up
+from recon.engine.coded import CODED, RANKED, CodedIds, coded_usage, looked_up
 from recon.engine.intervals import RULE_COLUMNS
 from recon.home.layout import HomeLayout
-from recon.ingest.codes import CODED_COLUMNS, code_column, lake_has_codes, load_dictionaries
+from recon.ingest.codes import (
+    CODED_COLUMNS,
+    code_column,
+    lake_has_codes,
+    load_dictionaries,
+    load_text_order,
+)
 from recon.reports.zones import customer_zones
 
 Sink = Callable[[pl.DataFrame], None]
@@ -30,8 +36,18 @@ def lake_ids(layout: HomeLayout) -> CodedIds | None:
         return None
     names = {CODED_COLUMNS[c] for c in CODED}
     dictionaries = load_dictionaries(layout, names)
-    ids = CodedIds({c: dictionaries[CODED_COLUMNS[c]] for c in CODED})
-    return ids if ids.fits() else None
+    texts = {c: dictionaries[CODED_COLUMNS[c]] for c in CODED}
+    if not CodedIds(texts).fits():
+        return None
+    # Stored text orders serve the columns rows are ordered by, where a wrong order fails the
+    # USER report's key check; ranks that break ties between attributes are sorted here.
+    orders = {}
+    for column in sorted(set(CODED) - set(RANKED)):
+        name = CODED_COLUMNS[column]
+        order = load_text_order(layout, name, dictionaries[name].len())
+        if order is not None:
+            orders[column] = order
+    return CodedIds(texts, orders)
 
 
 def coded_events(events: pl.LazyFrame) -> pl.LazyFrame:

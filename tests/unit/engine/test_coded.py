@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recon.engine.coded import CodedIds, in_text_order
+from recon.engine.coded import CodedIds, Ranked, in_text_order
 
 COLUMNS = ["partner_org_id", "customer_org_id", "user_id", "workspace_id", "package"]
 # user_id and workspace_id share one dictionary, as they do in the lake.
@@ -74,3 +74,15 @@ def test_no_columns_leave_the_rows_alone_and_attributes_cannot_order():
     assert in_text_order(coded, ids, []).equals(coded)
     with pytest.raises(ValueError, match="coded id columns"):
         in_text_order(coded, ids, ["partner_name"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(max_size=4), unique=True, max_size=30))
+def test_ranks_from_a_stored_text_order_equal_ranks_sorted_here(texts):
+    dictionary = pl.Series(texts, dtype=pl.String)
+    sorted_here = Ranked(dictionary)
+    stored = Ranked(dictionary, dictionary.arg_sort().cast(pl.UInt32))
+    assert stored.rank.equals(sorted_here.rank)
+    assert stored.code.equals(sorted_here.code)
+    assert stored.texts.to_list() == sorted({*texts, ""})
+    assert stored.rank.len() == len({*texts, ""})  # "" is always ranked, first

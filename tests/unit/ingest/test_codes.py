@@ -22,6 +22,8 @@ from recon.ingest.codes import (
     file_has_codes,
     lake_has_codes,
     load_dictionaries,
+    load_text_order,
+    order_path,
     verify_codes,
 )
 from recon.ingest.codes_migrate import migrate_lake_codes
@@ -145,7 +147,7 @@ def test_sql_users_decode_codes_through_the_id_codes_view(rc):
 
 def test_a_dictionary_with_a_missing_file_is_refused_not_misread(rc):
     folder = dictionary_folder(rc.layout, "subject")
-    (only,) = folder.glob("*.parquet")  # one ingest: one file, codes 0..n-1
+    (only,) = folder.glob("codes-*.parquet")  # one ingest: one file, codes 0..n-1
     only.rename(only.with_name(only.name.replace("codes-0000000000-", "codes-0000000001-")))
     with pytest.raises(ReconError, match=r"codes 0\.\.0 are missing"):
         load_dictionaries(rc.layout, ["subject"])
@@ -164,13 +166,13 @@ def test_compaction_carries_the_codes_and_merges_each_dictionary(two_ingests):
     rc = two_ingests
     before = decoded(rc.layout)
     subjects = codes_of(rc.layout, "user_id")
-    assert len(list(dictionary_folder(rc.layout, "subject").iterdir())) == 2
+    assert len(list(dictionary_folder(rc.layout, "subject").glob("codes-*"))) == 2
     rc.compact()
     assert verify_codes(rc.layout) == []
     assert codes_of(rc.layout, "user_id") == subjects
     assert decoded(rc.layout).equals(before)
     for name in set(CODED_COLUMNS.values()):
-        assert len(list(dictionary_folder(rc.layout, name).glob("*.parquet"))) == 1, name
+        assert len(list(dictionary_folder(rc.layout, name).glob("codes-*"))) == 1, name
 
 
 def test_a_merge_cut_short_leaves_stale_files_that_readers_skip_and_writers_remove(
@@ -178,7 +180,7 @@ def test_a_merge_cut_short_leaves_stale_files_that_readers_skip_and_writers_remo
 ):
     rc = two_ingests
     folder = dictionary_folder(rc.layout, "subject")
-    parts = sorted(folder.glob("*.parquet"))
+    parts = sorted(folder.glob("codes-*.parquet"))
     words = load_dictionaries(rc.layout, ["subject"])["subject"]
     merged = folder / f"codes-0000000000-{words.len():010d}.parquet"
     pl.read_parquet(parts).write_parquet(merged)  # the merge's new file; inputs not removed yet
@@ -188,7 +190,7 @@ def test_a_merge_cut_short_leaves_stale_files_that_readers_skip_and_writers_remo
     log = write_csv("new.csv", [raw_row(event_id="new-1", user_id="brand-new")])
     rc.ingest([log])  # a writer that codes rows removes the stale inputs
     after = f"codes-{words.len():010d}-{words.len() + 1:010d}.parquet"
-    assert sorted(p.name for p in folder.glob("*.parquet")) == [merged.name, after]
+    assert sorted(p.name for p in folder.glob("codes-*")) == [merged.name, after]
     assert load_dictionaries(rc.layout, ["subject"])["subject"].to_list()[-1] == "brand-new"
     assert verify_codes(rc.layout) == []
 
@@ -246,3 +248,60 @@ def test_a_deleted_dictionary_is_refused_not_started_again(rc, write_csv):
     with pytest.raises(ReconError, match=r"the subject dictionary .* is missing"):
         rc.ingest([write_csv("more.csv", [raw_row(event_id="z1", user_id="u-new")])])
     assert "z1" not in scan_events(rc.layout).collect()["event_id"].to_list()
+
+
+def test_an_ingest_stores_each_dictionarys_text_order_and_drops_older_ones(two_ingests):
+    layout = two_ingests.layout
+    for name, texts in load_dictionaries(layout).items():
+        orders = sorted(dictionary_folder(layout, name).glob("order-*.parquet"))
+        assert orders == [order_path(layout, name, texts.len())], name  # the second's only
+        stored = load_text_order(layout, name, texts.len())
+        assert stored is not None and stored.equals(texts.arg_sort(), check_names=False)
+    assert verify_codes(layout) == []
+
+
+def test_a_text_order_that_is_stale_or_malformed_is_not_used(two_ingests):
+    layout = two_ingests.layout
+    size = load_dictionaries(layout, ["subject"])["subject"].len()
+    path = order_path(layout, "subject", size)
+    right = pl.read_parquet(path)
+    assert size > 100
+    assert load_text_order(layout, "subject", size - 1) is None  # stale: another size
+    too_big = right.with_columns(pl.col("code") + 1)
+    as_int = right.with_columns(pl.col("code").cast(pl.Int64))
+    for malformed in (too_big, as_int, right.head(10)):
+        malformed.write_parquet(path)
+        assert load_text_order(layout, "subject", size) is None
+    path.write_bytes(b"not parquet")
+    assert load_text_order(layout, "subject", size) is None
+    path.unlink()
+    assert load_text_order(layout, "subject", size) is None
+    right.write_parquet(path)
+    assert load_text_order(layout, "subject", size) is not None
+
+
+def test_reports_are_the_same_with_stored_text_orders_or_without(two_ingests):
+    rc = two_ingests
+    request = ReportRequest(type="USER", start=date(2026, 10, 1), end=date(2026, 10, 31))
+    with_orders = rc.create_report(request)
+    expected = Path(with_orders.csv_path or "").read_bytes()
+    rc.delete_report(with_orders.id)
+    for path in rc.layout.codes.rglob("order-*.parquet"):
+        path.write_bytes(b"broken")  # unreadable: each dictionary is sorted again
+    again = Recon(rc.home).create_report(request)
+    assert Path(again.csv_path or "").read_bytes() == expected
+    assert expected.count(b"\n") > 100
+
+
+def test_a_wrong_text_order_fails_the_user_report_and_verify_names_it(two_ingests):
+    rc = two_ingests
+    size = load_dictionaries(rc.layout, ["subject"])["subject"].len()
+    path = order_path(rc.layout, "subject", size)
+    pl.read_parquet(path).reverse().write_parquet(path)  # well formed, in reverse text order
+    report = Recon(rc.home).create_report(
+        ReportRequest(type="USER", start=date(2026, 10, 1), end=date(2026, 10, 31))
+    )
+    assert report.status == "FAILED"  # rows out of key order: never a silent success
+    assert "break the USER RECONCILIATION contract" in str(report.errors)
+    (problem,) = verify_codes(rc.layout)
+    assert "dictionary subject" in problem and "not hold its codes in text order" in problem
