@@ -17,11 +17,11 @@ merges a chain's files into one holding the same codes.
 Readers list the lake's files before loading the dictionaries: a file listed then was coded
 by dictionary files written before it, so every code it holds decodes.
 
-Beside a dictionary of n codes, `order-<n>.parquet` may hold its codes sorted by their text
-(`store_text_orders`, at the end of an ingest): a report orders rows by text through ranks,
-and sorting the texts of 10M subjects took it 2 s. It is a cache of a pure function of the
-texts: a reader sorts them itself when it is missing, stale (another n) or malformed
-(`load_text_order`); `verify_codes` checks its order.
+Beside a dictionary of n codes (of `TEXT_ORDERED`), `order-<n>.parquet` may hold its codes
+sorted by their text (`store_text_orders`, after an ingest is published): a report orders
+rows by text through ranks, and sorting the texts of 10M subjects took it 2 s. It is a
+cache of a pure function of the texts: a reader sorts them itself when it is missing, stale
+(another n) or malformed (`load_text_order`); `verify_codes` checks its order.
 """
 
 from __future__ import annotations
@@ -55,6 +55,17 @@ DICTIONARIES: Final[tuple[str, ...]] = tuple(dict.fromkeys(CODED_COLUMNS.values(
 CODE_TYPE: Final = pl.UInt32()
 _FILE = re.compile(r"^codes-(\d{10})-(\d{10})\.parquet$")
 _ORDER_GLOB = "order-*.parquet"
+# The dictionaries whose text order reports read: those of the columns rows are ordered by
+# (the USER key's). Ranks that break ties between attributes are always sorted from the texts.
+TEXT_ORDERED: Final = (
+    "partner",
+    "subscription",
+    "customer",
+    "subject",
+    "package",
+    "location",
+    "license",
+)
 _ATTEMPTS = 5
 
 
@@ -139,16 +150,19 @@ def order_path(layout: HomeLayout, name: str, size: int) -> Path:
 
 
 def store_text_orders(layout: HomeLayout, names: Iterable[str]) -> None:
-    """Write each named dictionary's codes in the order of their texts; remove older orders.
+    """Write the codes in text order of those of `names` that are `TEXT_ORDERED`.
 
-    The writer calls this holding the home lock, after it stored new codes.
+    The writer calls this holding the home lock, after it stored new codes; older orders are
+    removed. A cache: on a full disk it is left out (reports then sort the texts).
     """
-    for name in names:
+    for name in sorted(set(names) & set(TEXT_ORDERED)):
         texts = _read_dictionary(layout, name)
         path = order_path(layout, name, texts.len())
-        if not path.is_file():
-            order = texts.arg_sort().cast(CODE_TYPE)
-            write_parquet_atomically(pl.DataFrame({"code": order}), path)
+        try:  # written again even if present: a wrong one is replaced
+            write_parquet_atomically(pl.DataFrame({"code": texts.arg_sort().cast(CODE_TYPE)}), path)
+        except OSError:
+            path.unlink(missing_ok=True)
+            continue
         for old in dictionary_folder(layout, name).glob(_ORDER_GLOB):
             if old != path:
                 old.unlink(missing_ok=True)
@@ -157,9 +171,9 @@ def store_text_orders(layout: HomeLayout, names: Iterable[str]) -> None:
 def load_text_order(layout: HomeLayout, name: str, size: int) -> pl.Series | None:
     """The stored codes of a dictionary of `size` codes in the order of their texts.
 
-    None when none is stored for this many codes, or it is unreadable or not a list of
-    `size` codes. Its order is not checked here (that costs half of sorting the texts):
-    `verify_codes` checks it, and a report that orders rows by it checks their order.
+    None when none is stored for this many codes, or it is unreadable or not each of the
+    `size` codes once. Its order is not checked here (that costs half of sorting the texts):
+    `verify_codes` checks it, and a USER report ordered by it checks its rows' order.
     """
     path = order_path(layout, name, size)
     try:
@@ -170,6 +184,8 @@ def load_text_order(layout: HomeLayout, name: str, size: int) -> pl.Series | Non
         return None
     if size and order.max() >= size:  # type: ignore[operator]
         return None
+    if not pl.zeros(size, pl.Boolean, eager=True).scatter(order, True).all():
+        return None  # a code twice, another never: not an order of these codes
     return order
 
 

@@ -45,7 +45,7 @@ def migrate_lake_codes(layout: HomeLayout, progress: Progress | None = None) -> 
         if rows.height != texts.height:
             raise RuntimeError(f"coding {path} changed its rows ({texts.height} -> {rows.height})")
         write_parquet_atomically(rows, path)
-    store_text_orders(layout, sorted(book.grown))
+    store_text_orders(layout, book.grown)
     layout.codes.mkdir(parents=True, exist_ok=True)
     write_text_atomically(layout.codes_complete, "every lake file carries its id codes\n")
     return len(old)

@@ -258,13 +258,14 @@ def ingest_paths(
     staging = Staging(layout, ingest_id)
     try:
         staging.begin()
-        _ingest_into(staging, sources, result, chosen, catalog, at, progress)
+        grown = _ingest_into(staging, sources, result, chosen, catalog, at, progress)
         staging.publish(_ledger(result, at))
     except BaseException as exc:
         staging.abandon()
         if isinstance(exc, Exception) and is_disk_full(exc):
             raise _disk_full(exc, layout) from exc
         raise
+    store_text_orders(layout, grown)  # what reports order rows by (a cache: `codes.py`)
     return result
 
 
@@ -286,8 +287,11 @@ def _ingest_into(
     catalog: pl.DataFrame,
     at: datetime,
     progress: Progress | None,
-) -> None:
-    """Check every row and write the accepted and quarantined ones into the staging folder."""
+) -> set[str]:
+    """Check every row and write the accepted and quarantined ones into the staging folder.
+
+    Returns the names of the dictionaries that got new codes.
+    """
     layout = staging.layout
     # Hashes of every stored id and the file holding it, so a batch is never checked against
     # the whole lake: only the files that may hold its ids are read (linear ingest). Staged
@@ -328,7 +332,7 @@ def _ingest_into(
             part,
             at,
         )
-    store_text_orders(layout, sorted(book.grown))  # what reports sort by (`codes.py`)
+    return book.grown
 
 
 def _account(classified: pl.DataFrame, result: IngestResult) -> None:

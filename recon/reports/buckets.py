@@ -92,11 +92,11 @@ def bucket_frames(
     The partner name is the one `partner_names` gives across all slices (as in the SQL
     relation of spilled usage).
     """
+    across = pl.col("partner_org_id").replace_strict(
+        partner_names["partner_org_id"], partner_names["partner_name"], default=None
+    )
     for files in buckets:
         if not files:
             continue
-        across = pl.col("partner_org_id").replace_strict(
-            partner_names["partner_org_id"], partner_names["partner_name"], default=None
-        )
         rows = pl.read_parquet(list(files)).sort(list(words)).drop(words)
         yield rows.with_columns(partner_name=pl.coalesce(across, "partner_name"))

@@ -15,11 +15,12 @@ import polars as pl
 
 from recon.core.config import BillingZones
 from recon.core.timezones import DayTable
-from recon.engine.coded import CODED, RANKED, CodedIds, coded_usage, looked_up
+from recon.engine.coded import CODED, CodedIds, coded_usage, looked_up
 from recon.engine.intervals import RULE_COLUMNS
 from recon.home.layout import HomeLayout
 from recon.ingest.codes import (
     CODED_COLUMNS,
+    TEXT_ORDERED,
     code_column,
     lake_has_codes,
     load_dictionaries,
@@ -41,12 +42,8 @@ def lake_ids(layout: HomeLayout) -> CodedIds | None:
         return None
     # Stored text orders serve the columns rows are ordered by, where a wrong order fails the
     # USER report's key check; ranks that break ties between attributes are sorted here.
-    orders = {}
-    for column in sorted(set(CODED) - set(RANKED)):
-        name = CODED_COLUMNS[column]
-        order = load_text_order(layout, name, dictionaries[name].len())
-        if order is not None:
-            orders[column] = order
+    stored = {n: load_text_order(layout, n, dictionaries[n].len()) for n in TEXT_ORDERED}
+    orders = {c: o for c in CODED if (o := stored.get(CODED_COLUMNS[c])) is not None}
     return CodedIds(texts, orders)
 
 

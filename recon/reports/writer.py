@@ -40,6 +40,11 @@ from recon.reports.registry import fail_report, get_report
 from recon.reports.rollup import BATCH_ROWS, RolledUp
 from recon.reports.usage import arrow_of
 
+# USER rows are put in key order by the ranks of their ids' codes (`recon.ingest.codes`).
+_USER_ORDER_HINT: Final = (
+    ". USER rows are put in order by the lake's stored text orders; if one is wrong, delete"
+    " <home>/lake/codes/dictionary=*/order-*.parquet and reports sort the texts again"
+)
 _CSV_OPTIONS: Final = (
     "FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"', NEW_LINE '\\n', COMMENT ''"
 )
@@ -65,7 +70,8 @@ def complete_report(store: Store, report: Report, rows: RolledUp) -> Report:
     tmp, rows_tmp = temporary_path(path), temporary_path(rows_path)
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="contract") as pool:
-            checked = pool.submit(_checked_rows_file, rows, contract, report.id, rows_tmp)
+            cursor = rows.connection.cursor()  # here: the CSV is about to hold the connection
+            checked = pool.submit(_checked_rows_file, rows, cursor, contract, report.id, rows_tmp)
             try:
                 write_csv(rows, order, tmp)
                 count, total = _count_and_total(rows)
@@ -91,17 +97,24 @@ def complete_report(store: Store, report: Report, rows: RolledUp) -> Report:
             return get_report(con, report.id, layout=store.layout)
     except ContractError as exc:
         description = f"report rows break the {exc.contract} contract: {exc.summary()}"
+        if report.type == "USER" and "sorted, none repeated" in description:
+            description += _USER_ORDER_HINT
         return fail_report(store, report, exc.code, description)
     finally:
         tmp.unlink(missing_ok=True)
         rows_tmp.unlink(missing_ok=True)
 
 
-def _checked_rows_file(rows: RolledUp, contract: Contract, report_id: str, target: Path) -> None:
-    """`check_rows`, then (the rows being good) the rows file, on a cursor of its own."""
-    check_rows(rows, contract)
-    cursor = rows.connection.cursor()
+def _checked_rows_file(
+    rows: RolledUp,
+    cursor: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    report_id: str,
+    target: Path,
+) -> None:
+    """`check_rows`, then (the rows being good) the rows file on `cursor`, which it closes."""
     try:
+        check_rows(rows, contract)
         if rows.frame is not None:  # a registered frame is seen by its own connection only
             cursor.register("report_typed", arrow_of(rows.frame))
         on_cursor = RolledUp(cursor, rows.report_type, rows.category, rows.frame)
@@ -136,6 +149,8 @@ def check_rows(rows: RolledUp, contract: Contract) -> None:
 def _check_batches(batches: Iterator[pl.DataFrame], contract: Contract) -> None:
     before: pl.DataFrame | None = None
     for frame in batches:
+        if frame.is_empty():  # the next batch is checked against the last row before this
+            continue
         checked = frame if before is None else pl.concat([before, frame])
         contract.validate(checked, typed=True)
         before = frame.tail(1)

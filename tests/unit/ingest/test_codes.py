@@ -16,6 +16,7 @@ from recon.core.resources import schema_dir
 from recon.home.layout import HomeLayout, event_files
 from recon.ingest.codes import (
     CODED_COLUMNS,
+    TEXT_ORDERED,
     code_column,
     code_columns,
     dictionary_folder,
@@ -254,6 +255,9 @@ def test_an_ingest_stores_each_dictionarys_text_order_and_drops_older_ones(two_i
     layout = two_ingests.layout
     for name, texts in load_dictionaries(layout).items():
         orders = sorted(dictionary_folder(layout, name).glob("order-*.parquet"))
+        if name not in TEXT_ORDERED:  # tie-breaking ranks are always sorted from the texts
+            assert orders == [], name
+            continue
         assert orders == [order_path(layout, name, texts.len())], name  # the second's only
         stored = load_text_order(layout, name, texts.len())
         assert stored is not None and stored.equals(texts.arg_sort(), check_names=False)
@@ -269,7 +273,9 @@ def test_a_text_order_that_is_stale_or_malformed_is_not_used(two_ingests):
     assert load_text_order(layout, "subject", size - 1) is None  # stale: another size
     too_big = right.with_columns(pl.col("code") + 1)
     as_int = right.with_columns(pl.col("code").cast(pl.Int64))
-    for malformed in (too_big, as_int, right.head(10)):
+    codes = right["code"].to_list()
+    twice = pl.DataFrame({"code": [codes[0], codes[0], *codes[2:]]}, schema={"code": pl.UInt32})
+    for malformed in (too_big, as_int, right.head(10), twice):
         malformed.write_parquet(path)
         assert load_text_order(layout, "subject", size) is None
     path.write_bytes(b"not parquet")
@@ -303,5 +309,32 @@ def test_a_wrong_text_order_fails_the_user_report_and_verify_names_it(two_ingest
     )
     assert report.status == "FAILED"  # rows out of key order: never a silent success
     assert "break the USER RECONCILIATION contract" in str(report.errors)
+    assert "delete <home>/lake/codes/dictionary=*/order-*.parquet" in str(report.errors)
     (problem,) = verify_codes(rc.layout)
     assert "dictionary subject" in problem and "not hold its codes in text order" in problem
+
+
+def test_the_text_ordered_dictionaries_are_those_of_the_columns_reports_order_by():
+    from recon.engine.coded import CODED, RANKED
+
+    assert set(TEXT_ORDERED) == {CODED_COLUMNS[c] for c in set(CODED) - set(RANKED)}
+    assert not {CODED_COLUMNS[c] for c in RANKED} & set(TEXT_ORDERED)
+
+
+def test_a_wrong_text_order_fails_a_spilled_scoped_user_report_too(two_ingests, monkeypatch):
+    rc = two_ingests
+    monkeypatch.setenv("RECON_SLICE_EVENTS", "700")  # usage in key buckets
+    size = load_dictionaries(rc.layout, ["customer"])["customer"].len()
+    path = order_path(rc.layout, "customer", size)
+    pl.read_parquet(path).reverse().write_parquet(path)
+    for scope in (None, "org-subpartner-1-3"):
+        report = Recon(rc.home).create_report(
+            ReportRequest(
+                type="USER",
+                start=date(2026, 10, 1),
+                end=date(2026, 10, 31),
+                sub_partner_org_id=scope,
+            )
+        )
+        assert report.status == "FAILED", scope
+        assert "break the USER RECONCILIATION contract" in str(report.errors)

@@ -157,3 +157,21 @@ def test_the_csv_is_written_on_one_thread_fewer_and_the_setting_restored(tmp_pat
         with pytest.raises(duckdb.IOException):
             write_csv(rows, PARTNER.names, tmp_path / "no such folder" / "report.csv")
         assert setting(rows) == threads  # and after one that failed
+
+
+def test_rows_in_bucket_files_are_checked_in_order_across_empty_files(tmp_path):
+    """Bucket files are checked file by file, each against the last row before it."""
+    first, second = _partner_rows([("p1", "s3"), ("p2", "s1")]), _partner_rows([("p1", "s5")])
+    empty = first.clear()
+    for name, frame in (("a", first), ("b", empty), ("c", second)):
+        frame.write_parquet(tmp_path / f"{name}.parquet")
+    files = tuple(tmp_path / f"{n}.parquet" for n in "abc")
+    con = _rollup_connection(None)
+    try:
+        rows = RolledUp(con, "PARTNER", "RECONCILIATION", files=files)
+        with pytest.raises(ContractError, match="PARTNER"):
+            check_rows(rows, PARTNER)  # p1/s5 after p2/s1, an empty file between
+        in_order = RolledUp(con, "PARTNER", "RECONCILIATION", files=(files[1], files[0]))
+        check_rows(in_order, PARTNER)
+    finally:
+        con.close()
