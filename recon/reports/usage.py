@@ -12,6 +12,7 @@ import tempfile
 import weakref
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Final, TypeAlias
 
@@ -223,17 +224,18 @@ def report_usage(
     # two slices, and rows of different customers are independent except for the partner
     # name), each slice's usage written to Parquet as it is done: the memory the rules need
     # follows the slice, and the roll-up reads the parts from disk.
+    kernel = partial(
+        slice_usage,
+        catalog=catalog,
+        zones=zones,
+        tables=tables,
+        now=now,
+        sink=plan.collect,
+        ids=ids,
+        order_by=USER_ORDER,
+    )
     if lake_rows(layout) <= config.engine_slice_events():
-        rows = slice_usage(
-            scoped_events,
-            catalog,
-            zones,
-            tables,
-            now,
-            sink=plan.collect,
-            ids=ids,
-            order_by=USER_ORDER,
-        )
+        rows = kernel(scoped_events)  # in USER_ORDER
         plan.save()
         return rows.rows
     folder = usage_folder(layout)
@@ -241,17 +243,7 @@ def report_usage(
         chunks = customer_slices(scoped_events, layout, folder)
         written, keys = KeyBuckets(folder, len(chunks)), []
         for chunk in chunks:
-            part = slice_usage(
-                chunk,
-                catalog,
-                zones,
-                tables,
-                now,
-                sink=plan.collect,
-                ids=ids,
-                order_by=USER_ORDER,
-                order_words=True,
-            )
+            part = kernel(chunk, order_words=True)  # unsorted, with the words that sort it
             keys.append(part.name_keys)
             written.add(part.rows)
             del part
