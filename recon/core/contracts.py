@@ -33,6 +33,9 @@ _DTYPE_NAMES: Final = {
     "datetime_utc": "Datetime",
 }
 
+# How the key check of typed rows names what it holds (in its error, so in a failure's text).
+KEY_ORDER: Final = "sorted, none repeated"
+
 
 def dtype_of(name: str) -> pl.DataType:
     """The Polars type of a declared dtype (`string`, `int64`, `uint32`, `datetime_utc`)."""
@@ -228,7 +231,7 @@ def _pandera_schema(contract: Contract, typed: bool = False) -> pa.DataFrameSche
         checks.append(
             pa.Check(
                 partial(_ascending_key, contract.key),
-                error=f"each row's key ({key}) after the row before: sorted, none repeated",
+                error=f"each row's key ({key}) after the row before: {KEY_ORDER}",
             )
         )
     return pa.DataFrameSchema(

@@ -61,7 +61,8 @@ def slice_usage(
     `events` are `coded_events` and the rules run on the codes; the rows come out as text.
     With `order_by` (id columns), the rows are sorted by those columns (see `USER_ORDER`);
     with `order_words` too, the coded kernel leaves them unsorted and adds the words that
-    sort them (`text_order_words`, comparable across slices); the text kernel sorts them.
+    sort them (`text_order_words`, comparable across slices), and the text kernel, which has
+    no words, leaves them unsorted (whoever reads them sorts them: `recon.reports.buckets`).
     """
     if ids is not None:
         frame = events.collect(engine="in-memory")
@@ -75,7 +76,7 @@ def slice_usage(
     zoned = _zoned_slice(events, catalog, zones, tables, now, sink).collect(engine="in-memory")
     keys = partner_name_keys(zoned.lazy()).collect(engine="in-memory")
     rows = finished_usage(zoned.lazy(), ordered=False)
-    if order_by:
+    if order_by and not order_words:
         rows = rows.sort(order_by)
     return SliceUsage(rows.collect(engine="in-memory"), keys)
 

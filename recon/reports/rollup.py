@@ -238,8 +238,7 @@ def rolled_up_report(
         elif report_type == "USER" and isinstance(usage, SpilledUsage) and usage.buckets:
             assert on_disk is not None
             files = _bucketed_user_rows(usage, catalog, category, report_date, sub_partner, on_disk)
-            listed = ", ".join(sql_literal(f) for f in files)
-            con.execute(f"CREATE VIEW report_typed AS SELECT * FROM read_parquet([{listed}])")
+            _view_of_files(con, files)
         else:
             frame = _rolled_up_in_sql(con, usage, catalog, request, report_date, on_disk)
         if frame is not None:
@@ -299,10 +298,16 @@ def _rolled_up_in_sql(
     if on_disk is None:
         rows: pl.DataFrame = con.sql(typed).pl()
         return rows
-    target = sql_literal(on_disk / "rows.parquet")
-    con.execute(f"COPY ({typed}) TO {target} (FORMAT parquet, COMPRESSION lz4)")
-    con.execute(f"CREATE VIEW report_typed AS SELECT * FROM read_parquet({target})")
+    target = on_disk / "rows.parquet"
+    con.execute(f"COPY ({typed}) TO {sql_literal(target)} (FORMAT parquet, COMPRESSION lz4)")
+    _view_of_files(con, [target])
     return None
+
+
+def _view_of_files(con: duckdb.DuckDBPyConnection, files: list[Path]) -> None:
+    """`report_typed` as the rows of Parquet `files`, one after another in order."""
+    listed = ", ".join(sql_literal(f) for f in files)
+    con.execute(f"CREATE VIEW report_typed AS SELECT * FROM read_parquet([{listed}])")
 
 
 @contextmanager

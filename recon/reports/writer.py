@@ -21,7 +21,7 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
-from recon.core.contracts import Contract, ContractError, report_contract
+from recon.core.contracts import KEY_ORDER, Contract, ContractError, report_contract
 from recon.core.csvsafe import NUMERIC_COLUMNS
 from recon.core.quantity import sql_decimal, text_of
 from recon.home.columns import column_order
@@ -97,7 +97,7 @@ def complete_report(store: Store, report: Report, rows: RolledUp) -> Report:
             return get_report(con, report.id, layout=store.layout)
     except ContractError as exc:
         description = f"report rows break the {exc.contract} contract: {exc.summary()}"
-        if report.type == "USER" and "sorted, none repeated" in description:
+        if report.type == "USER" and KEY_ORDER in description:
             description += _USER_ORDER_HINT
         return fail_report(store, report, exc.code, description)
     finally:
