@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from recon.core.contracts import ContractError, report_categories, report_contract
+from recon.core.contracts import KEY_ORDER, ContractError, report_categories, report_contract
 
 
 def test_report_columns_follow_the_rules_order():
@@ -101,3 +105,34 @@ def test_user_rows_need_exactly_one_subject():
         contract.validate(pl.DataFrame([base | {"WORKSPACE_ID": "w1"}]))
     with pytest.raises(ContractError):
         contract.validate(pl.DataFrame([base | {"USER_ID": ""}]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(*[st.text("aAb", min_size=1, max_size=2)] * 3), min_size=1, max_size=12))
+def test_typed_rows_break_the_key_order_exactly_where_a_row_is_not_after_the_one_before(keys):
+    """Rows out of order or repeated are named, and only those: Python's tuple order."""
+    contract = report_contract("PARTNER", "RECONCILIATION")  # key: partner, sub., service, SKU
+    day = date(2026, 10, 1)
+    n = len(keys)
+    frame = pl.DataFrame(
+        {
+            "PARTNER_NAME": ["P"] * n,
+            "PARTNER_ORG_ID": [k[0] for k in keys],
+            "SUBSCRIPTION_ID": [k[1] for k in keys],
+            "SERVICE_NAME": ["WEBEX_CALLING"] * n,
+            "SKU": [k[2] for k in keys],
+            "DESCRIPTION": ["D"] * n,
+            "CONSUMPTION_START_DATE": [day] * n,
+            "CONSUMPTION_END_DATE": [day] * n,
+            "QUANTITY": [1_000_000] * n,
+        },
+        schema_overrides={"QUANTITY": pl.Int64},
+    )
+    not_after = {i for i in range(1, n) if keys[i] <= keys[i - 1]}
+    if not not_after:
+        contract.validate(frame, typed=True)
+        return
+    with pytest.raises(ContractError) as caught:
+        contract.validate(frame, typed=True)
+    cases = caught.value.failure_cases
+    assert set(cases.filter(pl.col("check").str.contains(KEY_ORDER))["index"]) == not_after
