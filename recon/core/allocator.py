@@ -15,7 +15,9 @@ its peak at 10M subjects would rise from 3,738 MiB to 4,082 MiB, the very edge o
 must stay under, for 11% less time (140.7 to 125.4 s). jemalloc reads its options once, when
 Polars is loaded: on import Polars puts its own in `_RJEM_MALLOC_CONF` with what the variable
 already holds after them (pola-rs/polars#18088), so this must run before anything imports
-Polars. A value already set (the user's) is left alone.
+Polars. A value the user set is left alone; one that holds only Polars' own options was
+inherited from a parent process that imported Polars (a Python script starting `recon`), and
+is replaced.
 """
 
 from __future__ import annotations
@@ -27,17 +29,22 @@ from typing import Final
 OPTIONS_VARIABLE: Final = "_RJEM_MALLOC_CONF"  # jemalloc's variable, as Polars' build names it
 KEPT_MS: Final = 10_000
 REPORT_OPTIONS: Final = f"dirty_decay_ms:{KEPT_MS}"
+# What Polars puts in the variable on import (with POLARS_THP=1, the last two as well).
+POLARS_OPTIONS: Final = frozenset(
+    {"dirty_decay_ms:500", "muzzy_decay_ms:1000", "thp:always", "metadata_thp:always"}
+)
 
 
 def keep_freed_memory() -> bool:
     """Ask Polars' allocator to keep freed pages `KEPT_MS` for reuse (see the module).
 
     True when set; False when Polars is already loaded (too late: its allocator has read its
-    options) or the variable is already set (the user's choice stands).
+    options) or the variable holds an option Polars does not set (the user's choice stands).
     """
     if any(name.startswith(("polars", "_polars_runtime")) for name in sys.modules):
         return False
-    if OPTIONS_VARIABLE in os.environ:
+    held = os.environ.get(OPTIONS_VARIABLE, "").split(",")
+    if any(option and option not in POLARS_OPTIONS for option in held):
         return False
     os.environ[OPTIONS_VARIABLE] = REPORT_OPTIONS
     return True

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from recon.core.allocator import KEPT_MS, OPTIONS_VARIABLE, REPORT_OPTIONS
+from recon.core.allocator import KEPT_MS, OPTIONS_VARIABLE, POLARS_OPTIONS, REPORT_OPTIONS
 
 SET_AND_SHOW = (
     "import os; from recon.core.allocator import keep_freed_memory; "
@@ -34,6 +34,15 @@ def test_set_before_polars_loads():
 def test_the_users_own_options_stand():
     shown = fresh_python(SET_AND_SHOW, **{OPTIONS_VARIABLE: "narenas:1"})
     assert shown.stdout.split() == ["False", "narenas:1"]
+
+
+def test_options_inherited_from_a_parent_that_imported_polars_are_replaced():
+    """A Python script that imported Polars hands Polars' options to the `recon` it starts."""
+    inherited = fresh_python(f"import os, polars; print(os.environ[{OPTIONS_VARIABLE!r}])")
+    options = inherited.stdout.strip()
+    assert set(options.split(",")) <= POLARS_OPTIONS  # what Polars sets is what we recognise
+    shown = fresh_python(SET_AND_SHOW, **{OPTIONS_VARIABLE: options})
+    assert shown.stdout.split() == ["True", REPORT_OPTIONS]
 
 
 def test_too_late_once_polars_is_loaded():
