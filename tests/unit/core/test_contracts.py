@@ -6,7 +6,7 @@ from datetime import date
 
 import polars as pl
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from recon.core.contracts import KEY_ORDER, ContractError, report_categories, report_contract
@@ -107,7 +107,6 @@ def test_user_rows_need_exactly_one_subject():
         contract.validate(pl.DataFrame([base | {"USER_ID": ""}]))
 
 
-@settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(*[st.text("aAb", min_size=1, max_size=2)] * 3), min_size=1, max_size=12))
 def test_typed_rows_break_the_key_order_exactly_where_a_row_is_not_after_the_one_before(keys):
     """Rows out of order or repeated are named, and only those: Python's tuple order."""

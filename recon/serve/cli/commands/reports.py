@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 import recon
-from recon.core.allocator import keep_freed_memory
 from recon.serve.cli import render
+from recon.serve.cli.allocator import keep_freed_memory
 from recon.serve.cli.options import EngineOption, SparkMasterOption, open_recon, optional_date
 
 
@@ -45,7 +45,7 @@ def report_create(
     spark_master: SparkMasterOption = None,
 ) -> None:
     """Create a report and compute it; prints where its CSV is."""
-    keep_freed_memory()  # before Polars loads (`recon.core.allocator`)
+    keep_freed_memory()  # loads Polars, its allocator tuned for reports (`allocator`)
     request = recon.ReportRequest(
         type=report_type,
         category=category,

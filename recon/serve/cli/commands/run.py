@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from recon.core.allocator import keep_freed_memory
 from recon.serve.cli import render, render_reconcile
+from recon.serve.cli.allocator import keep_freed_memory
 from recon.serve.cli.options import EngineOption, SparkMasterOption, open_recon
 
 
@@ -45,7 +45,7 @@ def run_command(
     spark_master: SparkMasterOption = None,
 ) -> None:
     """The monthly batch: ingest, every report type, reconcile with the vendor, one summary."""
-    if not logs:  # an ingest keeps the allocator's default (`recon.core.allocator`)
+    if not logs:  # an ingest keeps Polars' allocator options (`recon.serve.cli.allocator`)
         keep_freed_memory()
     with render.progress(not as_json) as progress:
         run = open_recon(ctx, engine, spark_master).run_month(
