@@ -28,7 +28,7 @@ from recon.reports.rollup import rolled_up_report
 from recon.reports.scope import check_sub_partner
 from recon.reports.staleness import with_lineage
 from recon.reports.usage import UsageCache, report_usage
-from recon.reports.writer import complete_report, load_contract_beside
+from recon.reports.writer import complete_report
 
 
 def local_today(zone: str) -> pendulum.Date:
@@ -76,7 +76,6 @@ def build_registered(
     it as INTERNAL_ERROR and is raised again. `engine` computes USER usage (default embedded).
     """
     now = report.created
-    load_contract_beside(report.type, report.category)
     try:
         request = begin_lineage(store, report, request, zones)
         if progress:

@@ -11,7 +11,6 @@ typed rows from the same table, and nothing of the report passes through Python 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -104,19 +103,6 @@ def complete_report(store: Store, report: Report, rows: RolledUp) -> Report:
     finally:
         tmp.unlink(missing_ok=True)
         rows_tmp.unlink(missing_ok=True)
-
-
-def load_contract_beside(report_type: str, category: str) -> None:
-    """Load Pandera and the report's contract on a thread of their own, from now.
-
-    Started as a report starts, so the 0.13 s of loading (imports, single-threaded) overlaps
-    the computation of usage, which leaves the GIL, rather than delaying the check, which
-    runs beside the CSV. The check waits for a load still running (`load_pandera`'s lock).
-    """
-    contract = report_contract(report_type, category)
-    threading.Thread(
-        target=contract.pandera, kwargs={"typed": True}, name="contract-load", daemon=True
-    ).start()
 
 
 def _checked_rows_file(
