@@ -6,7 +6,7 @@ works slice after slice of customers, each allocating columns of the same sizes 
 every slice faults the same memory in again: at 10M subjects a USER report took 6.7-7.0M page
 faults and 17-22 s of system time out of 57-59 s. Keeping dirty pages for `KEPT_MS` (jemalloc's
 `dirty_decay_ms`, at jemalloc's own default) lets the next slice reuse them: 2.4M faults, 7.5 s
-of system time, 48.7-49.4 s; peak RSS 3.0 to 3.4 GiB. `recon run` (four reports) in London:
+of system time, 48.7-49.4 s; peak RSS 3.0 to 3.3 GiB. `recon run` (four reports) in London:
 71.7 to 65.4 s, 3.0 to 3.6 GiB. Twice as long, muzzy pages kept as well, gains 1-2 s more but
 takes `recon run` to 4.3 GiB.
 
