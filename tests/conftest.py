@@ -40,6 +40,19 @@ RECON = shutil.which("recon", path=str(Path(sys.executable).parent)) or "recon"
 CATALOG_PATH = REPO / "data" / "catalog.csv"
 SAMPLE = REPO / "data" / "sample"
 FROZEN_NOW = "2026-11-21T12:00:00Z"
+# `python -c` source running the CLI's entry point in that process (its arguments after the
+# code), then printing `EXIT <code>`: a test appends what to look at in the process after.
+CLI_IN_PROCESS = """
+import sys
+from recon.serve.cli.main import main
+sys.argv = ["recon", *sys.argv[1:]]
+code = 0
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+print("\\nEXIT", code)
+"""
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from recon.serve.cli.allocator import KEPT_MS, OPTIONS_VARIABLE, POLARS_OPTIONS
-from tests.conftest import FROZEN_NOW, SAMPLE
+from tests.conftest import CLI_IN_PROCESS, FROZEN_NOW, SAMPLE
 
 # Ours, with jemalloc asked to print the options in force at exit.
 PRINTING = (
@@ -73,21 +73,13 @@ def test_too_late_once_polars_is_loaded():
     assert OURS_IN_FORCE not in done.stderr
 
 
-COMMAND = (
-    PRINTING + "import sys\n"
-    "from recon.serve.cli.main import main\n"
-    "sys.argv = ['recon', *sys.argv[1:]]\n"
-    "try:\n"
-    "    main()\n"
-    "except SystemExit as exc:\n"
-    "    print('exit', exc.code)\n"
-)
+COMMAND = PRINTING + CLI_IN_PROCESS
 
 
 def tuned(home: Path, exit_code: int, *args: str) -> bool:
     """Run a command through the CLI's entry point: whether ours were the options in force."""
     done = fresh_python(COMMAND, "--home", str(home), *args)
-    assert done.stdout.strip().splitlines()[-1] == f"exit {exit_code}", done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == f"EXIT {exit_code}", done.stderr[-2000:]
     return OURS_IN_FORCE in done.stderr
 
 

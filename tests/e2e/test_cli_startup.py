@@ -14,20 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FROZEN_NOW, SAMPLE
+from tests.conftest import CLI_IN_PROCESS, FROZEN_NOW, SAMPLE
 
 # Runs the CLI's entry point in this process, then lists the heavy modules it loaded.
-PROBE = """
-import json, sys
-from recon.serve.cli.main import main
-sys.argv = ["recon", *sys.argv[1:]]
-try:
-    main()
-except SystemExit:
-    pass
+PROBE = (
+    CLI_IN_PROCESS
+    + """
+import json
 heavy = sorted({m.split(".")[0] for m in sys.modules} & {"polars", "pyarrow", "pandera"})
 print("\\nLOADED " + json.dumps(heavy))
 """
+)
 
 
 def _loaded(*args: str) -> list[str]:
