@@ -17,11 +17,11 @@ merges a chain's files into one holding the same codes.
 Readers list the lake's files before loading the dictionaries: a file listed then was coded
 by dictionary files written before it, so every code it holds decodes.
 
-Beside a dictionary of n codes (of `TEXT_ORDERED`), `order-<n>.parquet` may hold its codes
-sorted by their text (`store_text_orders`, after an ingest is published): a report orders
-rows by text through ranks, and sorting the texts of 10M subjects took it 2 s. It is a
-cache of a pure function of the texts: a reader sorts them itself when it is missing, stale
-(another n) or malformed (`load_text_order`); `verify_codes` checks its order.
+Beside a dictionary of n codes, `order-<n>.parquet` may hold its codes sorted by their text
+(`store_text_orders`, after an ingest is published): a report orders rows by text and breaks
+ties between attributes through ranks, and sorting the texts of 10M subjects took it 2 s.
+It is a cache of a pure function of the texts: a reader sorts them itself when it is missing,
+stale (another n) or malformed (`load_text_order`); `verify_codes` checks its order.
 """
 
 from __future__ import annotations
@@ -55,17 +55,11 @@ DICTIONARIES: Final[tuple[str, ...]] = tuple(dict.fromkeys(CODED_COLUMNS.values(
 CODE_TYPE: Final = pl.UInt32()
 _FILE = re.compile(r"^codes-(\d{10})-(\d{10})\.parquet$")
 _ORDER_GLOB = "order-*.parquet"
-# The dictionaries whose text order reports read: those of the columns rows are ordered by
-# (the USER key's). Ranks that break ties between attributes are always sorted from the texts.
-TEXT_ORDERED: Final = (
-    "partner",
-    "subscription",
-    "customer",
-    "subject",
-    "package",
-    "location",
-    "license",
-)
+# The dictionaries whose text order is stored: every one. Reports order USER rows by the
+# ranks of the key's columns (a wrong order fails the contract's key check) and break ties
+# between attributes by the ranks of the others (a report checks those orders before use and
+# sorts again a wrong one: `recon.engine.coded.Ranked`).
+TEXT_ORDERED: Final = DICTIONARIES
 _ATTEMPTS = 5
 
 
@@ -173,7 +167,8 @@ def load_text_order(layout: HomeLayout, name: str, size: int) -> pl.Series | Non
 
     None when none is stored for this many codes, or it is unreadable or not each of the
     `size` codes once. Its order is not checked here (that costs half of sorting the texts):
-    `verify_codes` checks it, and a USER report ordered by it checks its rows' order.
+    `verify_codes` checks it, a USER report ordered by it checks its rows' order, and the
+    ranks that break ties check it as they gather the texts in order (`engine.coded.Ranked`).
     """
     path = order_path(layout, name, size)
     try:

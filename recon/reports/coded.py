@@ -40,8 +40,8 @@ def lake_ids(layout: HomeLayout) -> CodedIds | None:
     texts = {c: dictionaries[CODED_COLUMNS[c]] for c in CODED}
     if not CodedIds(texts).fits():
         return None
-    # Stored text orders serve the columns rows are ordered by, where a wrong order fails the
-    # USER report's key check; ranks that break ties between attributes are sorted here.
+    # Stored text orders: a wrong one of the columns rows are ordered by fails the USER
+    # report's key check; one of the attributes whose ranks break ties is checked on use.
     stored = {n: load_text_order(layout, n, dictionaries[n].len()) for n in TEXT_ORDERED}
     orders = {c: o for c in CODED if (o := stored.get(CODED_COLUMNS[c])) is not None}
     return CodedIds(texts, orders)

@@ -86,3 +86,19 @@ def test_ranks_from_a_stored_text_order_equal_ranks_sorted_here(texts):
     assert stored.code.equals(sorted_here.code)
     assert stored.texts.to_list() == sorted({*texts, ""})
     assert stored.rank.len() == len({*texts, ""})  # "" is always ranked, first
+
+
+@given(st.lists(st.text(max_size=4), unique=True, min_size=2, max_size=30), st.randoms())
+def test_a_checked_stored_order_that_is_wrong_is_sorted_again(texts, random):
+    dictionary = pl.Series(texts, dtype=pl.String)
+    codes = list(range(len(texts)))
+    random.shuffle(codes)
+    wrong = pl.Series(codes, dtype=pl.UInt32)
+    sorted_here = Ranked(dictionary)
+    checked = Ranked(dictionary, wrong, checked=True)
+    assert checked.rank.equals(sorted_here.rank)
+    assert checked.texts.to_list() == sorted({*texts, ""})
+    right = Ranked(dictionary, dictionary.arg_sort().cast(pl.UInt32), checked=True)
+    assert right.rank.equals(sorted_here.rank) and right.texts.equals(sorted_here.texts)
+    if not dictionary.gather(wrong).is_sorted():  # unchecked, a wrong order is taken as is
+        assert not Ranked(dictionary, wrong).texts.is_sorted()

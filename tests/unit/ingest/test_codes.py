@@ -16,6 +16,7 @@ from recon.core.resources import schema_dir
 from recon.home.layout import HomeLayout, event_files
 from recon.ingest.codes import (
     CODED_COLUMNS,
+    DICTIONARIES,
     TEXT_ORDERED,
     code_column,
     code_columns,
@@ -255,9 +256,6 @@ def test_an_ingest_stores_each_dictionarys_text_order_and_drops_older_ones(two_i
     layout = two_ingests.layout
     for name, texts in load_dictionaries(layout).items():
         orders = sorted(dictionary_folder(layout, name).glob("order-*.parquet"))
-        if name not in TEXT_ORDERED:  # tie-breaking ranks are always sorted from the texts
-            assert orders == [], name
-            continue
         assert orders == [order_path(layout, name, texts.len())], name  # the second's only
         stored = load_text_order(layout, name, texts.len())
         assert stored is not None and stored.equals(texts.arg_sort(), check_names=False)
@@ -314,11 +312,59 @@ def test_a_wrong_text_order_fails_the_user_report_and_verify_names_it(two_ingest
     assert "dictionary subject" in problem and "not hold its codes in text order" in problem
 
 
-def test_the_text_ordered_dictionaries_are_those_of_the_columns_reports_order_by():
-    from recon.engine.coded import CODED, RANKED
+def test_every_dictionary_the_kernel_ranks_has_its_text_order_stored():
+    from recon.engine.coded import CODED
 
-    assert set(TEXT_ORDERED) == {CODED_COLUMNS[c] for c in set(CODED) - set(RANKED)}
-    assert not {CODED_COLUMNS[c] for c in RANKED} & set(TEXT_ORDERED)
+    assert set(TEXT_ORDERED) == {CODED_COLUMNS[c] for c in CODED} == set(DICTIONARIES)
+
+
+def test_a_wrong_text_order_of_a_tie_breaking_attribute_is_sorted_again(two_ingests, write_csv):
+    rc = two_ingests
+    tied = {  # two add-ons at one instant: each attribute's latest value is a tie
+        "occurred_at": "2026-10-05T09:00:00Z",
+        "customer_org_id": "org-tie",
+        "user_id": "u-tie",
+    }
+    rc.ingest(
+        [
+            write_csv(
+                "ties.csv",
+                [
+                    raw_row(
+                        event_id="t1",
+                        package="CALL_RECORDING",
+                        subscriber_id="sub-a",
+                        customer_external_id="ext-a",
+                        sub_partner_org_id="sp-a",
+                        **tied,
+                    ),
+                    raw_row(
+                        event_id="t2",
+                        package="ATTENDANT_CONSOLE",
+                        subscriber_id="sub-z",
+                        customer_external_id="ext-z",
+                        sub_partner_org_id="sp-z",
+                        **tied,
+                    ),
+                ],
+            )
+        ]
+    )
+    request = ReportRequest(type="USER", start=date(2026, 10, 1), end=date(2026, 10, 31))
+    right = rc.create_report(request)
+    expected = Path(right.csv_path or "").read_bytes()
+    rc.delete_report(right.id)
+    for name in ("subscriber", "customer_external", "sub_partner", "partner_name"):
+        size = load_dictionaries(rc.layout, [name])[name].len()
+        path = order_path(rc.layout, name, size)
+        pl.read_parquet(path).reverse().write_parquet(path)  # well formed, wrong: no key check
+    again = Recon(rc.home).create_report(request)
+    assert again.status == "COMPLETED"
+    assert Path(again.csv_path or "").read_bytes() == expected  # ties broken as on text
+    tie_rows = [line for line in expected.decode().splitlines() if "u-tie" in line]
+    assert len(tie_rows) == 2 and all("sub-z" in r and "ext-z" in r for r in tie_rows)
+    problems = verify_codes(rc.layout)
+    assert len(problems) == 4 and all("not hold its codes in text order" in p for p in problems)
 
 
 def test_a_wrong_text_order_fails_a_spilled_scoped_user_report_too(two_ingests, monkeypatch):
