@@ -4,9 +4,11 @@ For each scale (subjects) it generates one month of logs once (cached under `--d
 times whole processes, each on its own: `recon ingest`; in each zone `recon run --month` (all
 four reports) against the **output floor** (DuckDB scans the lake, groups once at the USER
 grain and COPYs four CSVs and their Parquet rows), `recon report create --type USER` against
-the **USER floor** (the same for the USER files alone) and against the **naive script** (a
-partner's Polars script from the same lake, its own pairing, a row per day, no rules). Ratios
-between processes of the same run are what to read: they survive a noisy or slower machine.
+the **USER floor** (the same for the USER files alone; the two alternated `--repeats` times,
+3 by default, and their medians compared: that ratio is the one nearest its target) and
+against the **naive script** (a partner's Polars script from the same lake, its own pairing,
+a row per day, no rules). Ratios between processes of the same run are what to read: they
+survive a noisy or slower machine.
 
     python -m benchmarks.run                      # 100k, 1M and 10M subjects, UTC and London
     python -m benchmarks.run --scales 100000      # one quick scale
@@ -62,6 +64,8 @@ class Timing:
     ok: bool = True
     note: str = ""
     cpu_s: float = 0.0
+    # Wall seconds of every repeat when the process was run several times (this is the median).
+    repeats_wall_s: list[float] = field(default_factory=list)
 
     @property
     def events_per_s(self) -> float:
@@ -222,20 +226,38 @@ def compare_totals(engine_csv: str, peer_parquet: str) -> dict[str, object]:
     }
 
 
+def median_run(runs: list[Timing]) -> Timing:
+    """The run of median wall time (the lower middle of an even count), with every run's wall."""
+    ordered = sorted(runs, key=lambda t: (not t.ok, t.wall_s))
+    chosen = ordered[(len(ordered) - 1) // 2]
+    if len(runs) > 1:
+        chosen.repeats_wall_s = [t.wall_s for t in runs]
+        chosen.ok = all(t.ok for t in runs)
+    return chosen
+
+
 def bench_scale(
-    results: Results, data: Path, subjects: int, zones: list[str], peers_up_to: int | None
+    results: Results,
+    data: Path,
+    subjects: int,
+    zones: list[str],
+    peers_up_to: int | None,
+    repeats: int = 1,
 ) -> None:
-    """Every measurement for one scale."""
+    """Every measurement for one scale (the USER report and its floor `repeats` times each)."""
     logs = ensure_logs(data, subjects)
     home = data / f"home-{subjects}"
     shutil.rmtree(home, ignore_errors=True)
     env = {"RECON_NOW": NOW, "TZ": "UTC"}
     first, last = MONTH_DAYS
 
-    def record(zone: str, stage: str, events: int, wall: float, peak: float, ok: bool) -> Timing:
+    def record(
+        zone: str, stage: str, events: int, wall: float, peak: float, ok: bool, keep: bool = True
+    ) -> Timing:
         timing = Timing(subjects, zone, stage, events, round(wall, 3), round(peak, 1), ok)
         timing.cpu_s = round(_LAST_CPU[0], 3)
-        results.timings.append(timing)
+        if keep:  # (repeats are kept as their median: `median_run`)
+            results.timings.append(timing)
         console.print(
             f"  {subjects:>11,} {zone:<14} {stage:<26} {wall:8.2f} s  {timing.cpu_s:7.2f} cpu s"
             f"  {peak:8,.0f} MiB" + ("" if ok else "  [red]FAILED[/]")
@@ -258,33 +280,43 @@ def bench_scale(
             baseline("output-floor", str(home), MONTH, zone, floor_dir), env
         )
         floor = record(zone, "output floor: 4 reports", events, wall, peak, code == 0)
-        # The USER report alone: its run's USER report is deleted first (not timed).
-        for report in json.loads(out)["reports"] if engine.ok else []:
-            if report["type"] == "USER":
-                run_process(recon(home, "report", "delete", report["reportId"]), env)
-        wall, peak, code, out = run_process(
-            recon(
-                home,
-                "report",
-                "create",
-                "--type",
-                "USER",
-                "--start",
-                first,
-                "--end",
-                last,
-                "--tz",
-                zone,
-                "--json",
-            ),
-            env,
-        )
-        user = record(zone, "report create USER", events, wall, peak, code == 0)
-        user_csv = json.loads(out)["csvPath"] if user.ok else ""
-        wall, peak, code, _ = run_process(
-            baseline("output-floor", str(home), MONTH, zone, floor_dir + "-user", "USER"), env
-        )
-        user_floor = record(zone, "USER floor", events, wall, peak, code == 0)
+        # The USER report alone, and its floor, alternated `repeats` times: the ratio closest
+        # to its target is read from medians. The USER report before each is deleted (not
+        # timed): first the run's, then the last one created here.
+        reports = json.loads(out)["reports"] if engine.ok else []
+        user_ids = [r["reportId"] for r in reports if r["type"] == "USER"]
+        users: list[Timing] = []
+        user_floors: list[Timing] = []
+        user_csv = ""
+        for _ in range(repeats):
+            for report_id in user_ids:
+                run_process(recon(home, "report", "delete", report_id), env)
+            wall, peak, code, out = run_process(
+                recon(
+                    home,
+                    "report",
+                    "create",
+                    "--type",
+                    "USER",
+                    "--start",
+                    first,
+                    "--end",
+                    last,
+                    "--tz",
+                    zone,
+                    "--json",
+                ),
+                env,
+            )
+            users.append(record(zone, "report create USER", events, wall, peak, code == 0, False))
+            user_ids = [json.loads(out)["id"]] if code == 0 else []
+            user_csv = json.loads(out)["csvPath"] if code == 0 else ""
+            wall, peak, code, _ = run_process(
+                baseline("output-floor", str(home), MONTH, zone, floor_dir + "-user", "USER"), env
+            )
+            user_floors.append(record(zone, "USER floor", events, wall, peak, code == 0, False))
+        user, user_floor = median_run(users), median_run(user_floors)
+        results.timings += [user, user_floor]
         ratios: dict[str, object] = {
             "scale": subjects,
             "zone": zone,
@@ -292,6 +324,10 @@ def bench_scale(
             "run_over_output_floor": round(engine.wall_s / floor.wall_s, 2),
             "user_over_user_floor": round(user.wall_s / user_floor.wall_s, 2),
             "user_cpu_over_wall": round(user.cpu_s / user.wall_s, 2) if user.wall_s else None,
+            # Each alternated pair's ratio, beside the ratio of the medians above.
+            "user_over_user_floor_pairs": [
+                round(u.wall_s / f.wall_s, 2) for u, f in zip(users, user_floors, strict=True)
+            ],
         }
         results.ratios.append(ratios)
         if peers_up_to is not None and subjects > peers_up_to:
@@ -435,6 +471,12 @@ def main() -> int:
     parser.add_argument(
         "--peers-up-to", type=int, default=None, help="run the naive peers only up to this scale"
     )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="times the USER report and its floor run, alternated (their medians are compared)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.json")
     args = parser.parse_args()
     scales = [int(s.replace("_", "")) for s in args.scales.split(",") if s]
@@ -447,7 +489,7 @@ def main() -> int:
     )
     for subjects in scales:
         console.rule(f"{subjects:,} subjects")
-        bench_scale(results, args.data, subjects, zones, args.peers_up_to)
+        bench_scale(results, args.data, subjects, zones, args.peers_up_to, max(1, args.repeats))
         payload = asdict(results) | {"growth": growth(results)}
         args.out.write_text(json.dumps(payload, indent=2) + "\n")
     show(results)
