@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -15,9 +16,10 @@ from recon.engine.coded import decoded_intervals
 from recon.engine.intervals import RULE_COLUMNS
 from recon.reports import kernel
 from recon.reports.kernel import slice_usage
+from recon.reports.model import ReportRequest
 from recon.reports.usage import USER_ORDER
 from tests.codes import shuffled_codes
-from tests.conftest import events_frame, make_event
+from tests.conftest import events_frame, make_event, raw_row
 from tests.unit.reports.generated import generated_home, report_csvs
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
@@ -116,3 +118,32 @@ def test_ordered_usage_comes_out_in_the_user_reports_key_order_either_way(catalo
     assert text.height > 10
     assert text.equals(text.sort(USER_ORDER))
     assert got.rows.equals(text)  # row for row, not only as sets
+
+
+def test_formula_cells_are_neutralised_alike_in_memory_and_in_key_buckets(
+    tmp_path, monkeypatch, write_csv
+):
+    """Buckets know from the dictionaries which columns hold no formula; the others are read."""
+    monkeypatch.setenv("RECON_NOW", "2026-11-21T12:00:00Z")
+    rc = generated_home(tmp_path)
+    formula = {"customer_org_id": "org-formula", "occurred_at": "2026-10-03T08:00:00Z"}
+    rc.ingest(
+        [
+            write_csv(
+                "formulas.csv",
+                [
+                    raw_row(event_id="f1", user_id="u-formula", subscriber_id="=1+2", **formula),
+                    raw_row(event_id="f2", user_id="@u-formula", **formula),
+                ],
+            )
+        ]
+    )
+    request = ReportRequest(type="USER", start=date(2026, 10, 1), end=date(2026, 10, 31))
+    in_memory = rc.create_report(request)
+    expected = Path(in_memory.csv_path or "").read_text(encoding="utf-8")
+    rc.delete_report(in_memory.id)
+    monkeypatch.setenv("RECON_SLICE_EVENTS", "700")  # usage in key buckets
+    bucketed = Recon(rc.layout.root).create_report(request)
+    assert Path(bucketed.csv_path or "").read_text(encoding="utf-8") == expected
+    assert "'=1+2" in expected and ",'@u-formula," in expected  # neutralised, both ways
+    assert expected.count("\n") > 1000
