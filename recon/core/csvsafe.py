@@ -35,6 +35,17 @@ def _text_columns(frame: pl.DataFrame, skip: Iterable[str]) -> list[str]:
     return [c for c, t in frame.schema.items() if t == pl.String and c not in skipped]
 
 
+def runs_as_formula(column: str | pl.Expr) -> pl.Expr:
+    """Whether each text cell is one a spreadsheet would run (it starts with a trigger)."""
+    cells = pl.col(column) if isinstance(column, str) else column
+    return cells.str.contains(f"^{_TRIGGER_CLASS}")
+
+
+def holds_formula(texts: pl.Series) -> bool:
+    """Whether any of `texts` is a cell a spreadsheet would run."""
+    return bool(texts.to_frame("t").select(runs_as_formula("t").any()).item())
+
+
 def neutralised(frame: pl.DataFrame, skip: Iterable[str] = ()) -> pl.DataFrame:
     """Text cells that a spreadsheet would evaluate, prefixed with an apostrophe.
 
@@ -44,13 +55,10 @@ def neutralised(frame: pl.DataFrame, skip: Iterable[str] = ()) -> pl.DataFrame:
     columns = _text_columns(frame, skip)
     if not columns:
         return frame
-    flags = frame.select(pl.col(c).str.contains(f"^{_TRIGGER_CLASS}").any() for c in columns)
+    flags = frame.select(runs_as_formula(c).any() for c in columns)
     touched = [c for c in columns if flags[c][0]]
     return frame.with_columns(
-        pl.when(pl.col(c).str.contains(f"^{_TRIGGER_CLASS}"))
-        .then(pl.lit("'") + pl.col(c))
-        .otherwise(pl.col(c))
-        .alias(c)
+        pl.when(runs_as_formula(c)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
         for c in touched
     )
 

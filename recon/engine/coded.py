@@ -26,6 +26,7 @@ from typing import Final
 
 import polars as pl
 
+from recon.core.csvsafe import holds_formula
 from recon.core.timezones import DayTable
 from recon.engine.intervals import (
     ATTRIBUTES,
@@ -370,6 +371,25 @@ def _decoded(rows: pl.DataFrame, ids: CodedIds) -> pl.DataFrame:
         subject_type=_subject_type(),
         subject_id=looked_up(ids.texts["user_id"], "subject_id"),
     ).select(*[pl.col(c).cast(t) for c, t in USAGE_SCHEMA.items()], *words)
+
+
+def formula_free_columns(ids: CodedIds) -> frozenset[str]:
+    """The usage text columns `_decoded` fills that hold no cell a spreadsheet would run.
+
+    A decoded cell is a text of its column's dictionary (or ""), so a column is free of such
+    cells when its dictionary is: one pass over the dictionaries (0.2 s at 10M subjects)
+    instead of one over every row of the report (1.4 s).
+    """
+    holds: dict[int, bool] = {}  # per dictionary (user_id and workspace_id share one)
+    free = set()
+    for column in USAGE_SCHEMA:
+        if column in CODED:
+            texts = ids.texts[column]
+            if not holds.setdefault(id(texts), holds_formula(texts)):
+                free.add(column)
+    if "user_id" in free:  # decoded from the subject dictionary too
+        free.add("subject_id")
+    return frozenset(free | {"subject_type"})  # USER or WORKSPACE
 
 
 def decoded_intervals(intervals: pl.DataFrame, ids: CodedIds) -> pl.DataFrame:

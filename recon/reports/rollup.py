@@ -22,6 +22,7 @@ import polars as pl
 import pyarrow as pa
 
 from recon.core.contracts import Category, ReportType, report_contract
+from recon.core.csvsafe import holds_formula
 from recon.core.timezones import iso_utc
 from recon.home.layout import HomeLayout
 from recon.home.store import sql_literal
@@ -156,6 +157,8 @@ class RolledUp:
     category: Category
     frame: pl.DataFrame | None = None
     files: tuple[Path, ...] = ()
+    # Text columns known to hold no cell a spreadsheet would run: the writer does not look.
+    formula_free: frozenset[str] = frozenset()
 
 
 def user_rows_frame(
@@ -229,6 +232,7 @@ def rolled_up_report(
         on_disk = usage.folder / f"typed-{report_type}-{category}-{uuid.uuid4().hex[:8]}"
     frame: pl.DataFrame | None = None
     files: list[Path] = []
+    free: frozenset[str] = frozenset()
     sub_partner = request.sub_partner_org_id
     try:
         if on_disk is not None:
@@ -239,11 +243,14 @@ def rolled_up_report(
             assert on_disk is not None
             files = _bucketed_user_rows(usage, catalog, category, report_date, sub_partner, on_disk)
             _view_of_files(con, files)
+            free = _formula_free(
+                usage.formula_free, catalog, report_contract("USER", category).names
+            )
         else:
             frame = _rolled_up_in_sql(con, usage, catalog, request, report_date, on_disk)
         if frame is not None:
             con.register("report_typed", arrow_of(frame))
-        yield RolledUp(con, report_type, category, frame, tuple(files))
+        yield RolledUp(con, report_type, category, frame, tuple(files), free)
     finally:
         con.close()
         if on_disk is not None:
@@ -274,6 +281,24 @@ def _bucketed_user_rows(
         files.append(folder / f"rows-{number:04d}.parquet")
         typed.write_parquet(files[-1], compression="lz4", statistics=False)
     return files
+
+
+def _formula_free(
+    usage_free: frozenset[str], catalog: pl.DataFrame, names: list[str]
+) -> frozenset[str]:
+    """The report columns (of `names`) that hold no cell a spreadsheet would run.
+
+    Those of a usage column known free of them (`SpilledUsage.formula_free`) and those of a
+    catalog column that holds none.
+    """
+    free = set()
+    for name in names:
+        table, column = source_of(name)
+        if (table == "u" and column in usage_free) or (
+            table == "c" and not holds_formula(catalog[column])
+        ):
+            free.add(name)
+    return frozenset(free)
 
 
 def _rolled_up_in_sql(

@@ -25,7 +25,7 @@ from recon.core.config import BillingZones
 from recon.core.engines import EngineSettings
 from recon.core.errors import BadInputError
 from recon.core.timezones import DayTable, day_table, to_micros
-from recon.engine.coded import CodedIds
+from recon.engine.coded import CodedIds, formula_free_columns
 from recon.engine.intervals import RULE_COLUMNS, assignment_intervals
 from recon.engine.proration import (
     holdings_at,
@@ -53,8 +53,9 @@ class SpilledUsage:
     Within a part every attribute is harmonised except the partner name, whose rows span
     slices; `partner_names` holds the name that applies across all parts. `buckets` (if
     any) are the parts again, grouped into ranges of the USER key in order, their rows
-    carrying the `words` that sort them (`recon.reports.buckets`). The folder is removed
-    when this object is garbage-collected or the process exits.
+    carrying the `words` that sort them (`recon.reports.buckets`). `formula_free` names text
+    columns that hold no cell a spreadsheet would run (their dictionaries hold none). The
+    folder is removed when this object is garbage-collected or the process exits.
     """
 
     folder: Path
@@ -62,6 +63,7 @@ class SpilledUsage:
     partner_names: pl.DataFrame
     buckets: tuple[tuple[Path, ...], ...] = ()
     words: tuple[str, ...] = ()
+    formula_free: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         weakref.finalize(self, shutil.rmtree, self.folder, True)
@@ -253,7 +255,9 @@ def report_usage(
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    return SpilledUsage(folder, tuple(written.parts), names, written.buckets(), written.words)
+    buckets = written.buckets()  # only if every slice's rules ran on the codes: all decoded
+    free = formula_free_columns(ids) if buckets and ids is not None else frozenset()
+    return SpilledUsage(folder, tuple(written.parts), names, buckets, written.words, free)
 
 
 def usage_folder(layout: HomeLayout) -> Path:

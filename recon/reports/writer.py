@@ -182,12 +182,15 @@ def write_csv(rows: RolledUp, order: list[str], target: Path) -> None:
 
     Text cells are neutralised in SQL; quantities and days are printed by the writer.
     Only the text columns that hold a cell a spreadsheet would run are neutralised (a report
-    of millions of rows usually has none).
+    of millions of rows usually has none): a pass over the rows finds them, except among
+    the columns the roll-up knows hold none (`RolledUp.formula_free`).
     """
-    text = [c for c in order if c not in NUMERIC_COLUMNS]
-    flags = ", ".join(f"bool_or({starts_with_trigger(c)})" for c in text)
-    found = rows.connection.execute(f"SELECT {flags} FROM report_typed").fetchone()
-    touched = {c for c, flag in zip(text, found or (), strict=False) if flag}
+    text = [c for c in order if c not in NUMERIC_COLUMNS and c not in rows.formula_free]
+    touched: set[str] = set()
+    if text:
+        flags = ", ".join(f"bool_or({starts_with_trigger(c)})" for c in text)
+        found = rows.connection.execute(f"SELECT {flags} FROM report_typed").fetchone()
+        touched = {c for c, flag in zip(text, found or (), strict=False) if flag}
     columns = ", ".join(f"{csv_sql(c, neutralise=c in touched)} AS {c}" for c in order)
     with _one_thread_fewer(rows.connection):
         rows.connection.execute(
