@@ -8,7 +8,8 @@ only for the rows that are written.
 The stored codes follow arrival, not the order of their text, and the rules care about order
 in one place only: "the latest value, the greatest on a tie" for the attributes that are
 harmonised (partner name, sub-partner, customer external id, subscriber id). Those four
-columns are re-coded by rank (`CodedIds.ranked`: the dictionary sorted once per report), so
+columns are re-coded by rank (`CodedIds.ranked`: the dictionary's order stored at ingest,
+checked, or sorted once per report), so
 every choice goes the same way as on text and the output equals the text pipeline's
 (`proration.user_usage`) row for row. That equality is a property test; the text pipeline
 stays the readable reference.
@@ -26,7 +27,6 @@ from typing import Final
 
 import polars as pl
 
-from recon.core.csvsafe import holds_formula
 from recon.core.timezones import DayTable
 from recon.engine.intervals import (
     ATTRIBUTES,
@@ -62,9 +62,10 @@ class Ranked:
     """A dictionary re-coded by rank: `rank[code]` orders as the text does.
 
     `texts[rank]` is the text and `code[rank]` the stored code again (`texts` made on first
-    use: ordering rows needs only `rank`). `order` is `dictionary.arg_sort()` if known; with
-    `checked`, it is checked first (the texts gathered in its order must be sorted, which
-    costs 0.4 s against a sort's 1.1 s for 5M subscriber ids) and sorted again if wrong.
+    use: ordering rows needs only `rank`). `order` is `dictionary.arg_sort()` if known (each
+    code once, as `load_text_order` makes sure); with `checked`, it is checked first (the
+    texts gathered in its order must be sorted, which costs 0.4 s against a sort's 1.1 s for
+    5M subscriber ids, and decoding needs those texts anyway) and sorted again if wrong.
     """
 
     def __init__(
@@ -120,9 +121,9 @@ class CodedIds:
                     self._ranked[column] = done
                     return done
             # A stored order of the columns rows are ordered by is checked by the contract's
-            # key check; one that breaks ties between attributes is checked here.
-            order = self.orders.get(column)
-            self._ranked[column] = Ranked(texts, order, checked=column in RANKED)
+            # key check; one of a dictionary whose ranks break ties is checked here.
+            checked = any(self.texts.get(c) is texts for c in RANKED)
+            self._ranked[column] = Ranked(texts, self.orders.get(column), checked=checked)
         return self._ranked[column]
 
     def empty_code(self, column: str) -> int:
@@ -371,25 +372,6 @@ def _decoded(rows: pl.DataFrame, ids: CodedIds) -> pl.DataFrame:
         subject_type=_subject_type(),
         subject_id=looked_up(ids.texts["user_id"], "subject_id"),
     ).select(*[pl.col(c).cast(t) for c, t in USAGE_SCHEMA.items()], *words)
-
-
-def formula_free_columns(ids: CodedIds) -> frozenset[str]:
-    """The usage text columns `_decoded` fills that hold no cell a spreadsheet would run.
-
-    A decoded cell is a text of its column's dictionary (or ""), so a column is free of such
-    cells when its dictionary is: one pass over the dictionaries (0.2 s at 10M subjects)
-    instead of one over every row of the report (1.4 s).
-    """
-    holds: dict[int, bool] = {}  # per dictionary (user_id and workspace_id share one)
-    free = set()
-    for column in USAGE_SCHEMA:
-        if column in CODED:
-            texts = ids.texts[column]
-            if not holds.setdefault(id(texts), holds_formula(texts)):
-                free.add(column)
-    if "user_id" in free:  # decoded from the subject dictionary too
-        free.add("subject_id")
-    return frozenset(free | {"subject_type"})  # USER or WORKSPACE
 
 
 def decoded_intervals(intervals: pl.DataFrame, ids: CodedIds) -> pl.DataFrame:

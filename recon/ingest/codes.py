@@ -55,11 +55,6 @@ DICTIONARIES: Final[tuple[str, ...]] = tuple(dict.fromkeys(CODED_COLUMNS.values(
 CODE_TYPE: Final = pl.UInt32()
 _FILE = re.compile(r"^codes-(\d{10})-(\d{10})\.parquet$")
 _ORDER_GLOB = "order-*.parquet"
-# The dictionaries whose text order is stored: every one. Reports order USER rows by the
-# ranks of the key's columns (a wrong order fails the contract's key check) and break ties
-# between attributes by the ranks of the others (a report checks those orders before use and
-# sorts again a wrong one: `recon.engine.coded.Ranked`).
-TEXT_ORDERED: Final = DICTIONARIES
 _ATTEMPTS = 5
 
 
@@ -144,12 +139,16 @@ def order_path(layout: HomeLayout, name: str, size: int) -> Path:
 
 
 def store_text_orders(layout: HomeLayout, names: Iterable[str]) -> None:
-    """Write the codes in text order of those of `names` that are `TEXT_ORDERED`.
+    """Write the codes in text order of the dictionaries `names`.
+
+    Reports order USER rows by the ranks of the key's columns (a wrong order fails the
+    contract's key check) and break ties between attributes by the ranks of the others
+    (checked as they are used: `recon.engine.coded.Ranked`).
 
     The writer calls this holding the home lock, after it stored new codes; older orders are
     removed. A cache: on a full disk it is left out (reports then sort the texts).
     """
-    for name in sorted(set(names) & set(TEXT_ORDERED)):
+    for name in sorted(set(names)):
         texts = _read_dictionary(layout, name)
         path = order_path(layout, name, texts.len())
         try:  # written again even if present: a wrong one is replaced

@@ -265,7 +265,7 @@ def ingest_paths(
         if isinstance(exc, Exception) and is_disk_full(exc):
             raise _disk_full(exc, layout) from exc
         raise
-    store_text_orders(layout, grown)  # what reports order rows by (a cache: `codes.py`)
+    store_text_orders(layout, grown)  # how reports order rows, break ties (a cache: `codes.py`)
     return result
 
 

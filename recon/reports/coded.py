@@ -14,13 +14,15 @@ from collections.abc import Callable, Sequence
 import polars as pl
 
 from recon.core.config import BillingZones
+from recon.core.csvsafe import holds_formula
 from recon.core.timezones import DayTable
 from recon.engine.coded import CODED, CodedIds, coded_usage, looked_up
 from recon.engine.intervals import RULE_COLUMNS
+from recon.engine.proration import USAGE_SCHEMA
 from recon.home.layout import HomeLayout
 from recon.ingest.codes import (
     CODED_COLUMNS,
-    TEXT_ORDERED,
+    DICTIONARIES,
     code_column,
     lake_has_codes,
     load_dictionaries,
@@ -42,9 +44,30 @@ def lake_ids(layout: HomeLayout) -> CodedIds | None:
         return None
     # Stored text orders: a wrong one of the columns rows are ordered by fails the USER
     # report's key check; one of the attributes whose ranks break ties is checked on use.
-    stored = {n: load_text_order(layout, n, dictionaries[n].len()) for n in TEXT_ORDERED}
+    stored = {n: load_text_order(layout, n, dictionaries[n].len()) for n in DICTIONARIES}
     orders = {c: o for c in CODED if (o := stored.get(CODED_COLUMNS[c])) is not None}
     return CodedIds(texts, orders)
+
+
+def formula_free_columns(ids: CodedIds) -> frozenset[str]:
+    """The usage text columns the coded kernel decodes that hold no cell a spreadsheet would run.
+
+    A decoded cell is a text of its column's dictionary (or ""), so a column is free of such
+    cells when its dictionary is: one pass over the dictionaries (0.2 s at 10M subjects)
+    instead of one over every row of the report (1.4 s).
+    """
+    holds: dict[int, bool] = {}  # per dictionary (user_id and workspace_id share one)
+    free = set()
+    for column in USAGE_SCHEMA:
+        if column in CODED:
+            texts = ids.texts[column]
+            if id(texts) not in holds:
+                holds[id(texts)] = holds_formula(texts)
+            if not holds[id(texts)]:
+                free.add(column)
+    if "user_id" in free:  # decoded from the subject dictionary too
+        free.add("subject_id")
+    return frozenset(free | {"subject_type"})  # USER or WORKSPACE
 
 
 def coded_events(events: pl.LazyFrame) -> pl.LazyFrame:

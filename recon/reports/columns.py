@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from recon.core.csvsafe import NUMERIC_COLUMNS, TRIGGERS
+import polars as pl
+
+from recon.core.csvsafe import NUMERIC_COLUMNS, TRIGGERS, holds_formula
 from recon.core.quantity import sql_decimal, sql_text
 from recon.home.store import sql_literal
 
@@ -48,6 +50,24 @@ def source_of(column: str) -> tuple[str, str]:
         return "", ""
     table, _, name = COLUMN_SOURCES[column][0].partition(".")
     return table, name
+
+
+def formula_free_report_columns(
+    usage_free: frozenset[str], catalog: pl.DataFrame, names: list[str]
+) -> frozenset[str]:
+    """The report columns (of `names`) that hold no cell a spreadsheet would run.
+
+    Those of a usage column known free of them (`SpilledUsage.formula_free`) and those of a
+    catalog column that holds none.
+    """
+    free = set()
+    for name in names:
+        table, column = source_of(name)
+        if (table == "u" and column in usage_free) or (
+            table == "c" and not holds_formula(catalog[column])
+        ):
+            free.add(name)
+    return frozenset(free)
 
 
 def typed_column_sql(column: str, aggregated: bool) -> str:
@@ -94,9 +114,10 @@ def starts_with_trigger(column: str) -> str:
     """SQL: whether a text cell starts with a character a spreadsheet would act on.
 
     Compares the first character's code point: half the cost of comparing `left(cell, 1)`.
-    Equalities joined by OR, not `IN (...)`: DuckDB 2.0 reads rows out of their order when a
-    projection holds a list of 6 or more constants (`IN` or `list_contains`), and a report's
-    rows are written in their key order.
+    Equalities joined by OR, not `IN (...)`: DuckDB's `in_clause` optimizer turns a list of 5
+    or more constants (`IN`, `list_contains`) into a join, which does not keep the rows'
+    order, and a report's rows are written in key order (the roll-up's connection also
+    disables that optimizer: `rollup._rollup_connection`).
     """
     return "(" + " OR ".join(f"ord({column}) = {ord(t)}" for t in TRIGGERS) + ")"
 

@@ -22,12 +22,16 @@ import polars as pl
 import pyarrow as pa
 
 from recon.core.contracts import Category, ReportType, report_contract
-from recon.core.csvsafe import holds_formula
 from recon.core.timezones import iso_utc
 from recon.home.layout import HomeLayout
 from recon.home.store import sql_literal
 from recon.reports.buckets import bucket_frames
-from recon.reports.columns import source_of, text_sql, typed_column_sql
+from recon.reports.columns import (
+    formula_free_report_columns,
+    source_of,
+    text_sql,
+    typed_column_sql,
+)
 from recon.reports.model import ReportRequest
 from recon.reports.usage import SpilledUsage, Usage, arrow_of
 
@@ -195,9 +199,14 @@ def user_rows_frame(
 
 
 def _rollup_connection(spill_dir: Path | None) -> duckdb.DuckDBPyConnection:
-    """A private in-memory DuckDB within `ROLLUP_MEMORY`, spilling to `spill_dir`."""
+    """A private in-memory DuckDB within `ROLLUP_MEMORY`, spilling to `spill_dir`.
+
+    Its `in_clause` optimizer is off: it turns a list of 5 or more constants into a join,
+    which does not keep the order the writer's COPY relies on (the rows' key order).
+    """
     con = duckdb.connect()
     con.execute(f"SET memory_limit = '{ROLLUP_MEMORY}'")
+    con.execute("SET disabled_optimizers = 'in_clause'")
     if spill_dir is not None:
         spill_dir.mkdir(parents=True, exist_ok=True)
         con.execute("SET temp_directory = ?", [str(spill_dir)])
@@ -243,9 +252,8 @@ def rolled_up_report(
             assert on_disk is not None
             files = _bucketed_user_rows(usage, catalog, category, report_date, sub_partner, on_disk)
             _view_of_files(con, files)
-            free = _formula_free(
-                usage.formula_free, catalog, report_contract("USER", category).names
-            )
+            names = report_contract("USER", category).names
+            free = formula_free_report_columns(usage.formula_free, catalog, names)
         else:
             frame = _rolled_up_in_sql(con, usage, catalog, request, report_date, on_disk)
         if frame is not None:
@@ -281,24 +289,6 @@ def _bucketed_user_rows(
         files.append(folder / f"rows-{number:04d}.parquet")
         typed.write_parquet(files[-1], compression="lz4", statistics=False)
     return files
-
-
-def _formula_free(
-    usage_free: frozenset[str], catalog: pl.DataFrame, names: list[str]
-) -> frozenset[str]:
-    """The report columns (of `names`) that hold no cell a spreadsheet would run.
-
-    Those of a usage column known free of them (`SpilledUsage.formula_free`) and those of a
-    catalog column that holds none.
-    """
-    free = set()
-    for name in names:
-        table, column = source_of(name)
-        if (table == "u" and column in usage_free) or (
-            table == "c" and not holds_formula(catalog[column])
-        ):
-            free.add(name)
-    return frozenset(free)
 
 
 def _rolled_up_in_sql(

@@ -25,7 +25,7 @@ from recon.core.config import BillingZones
 from recon.core.engines import EngineSettings
 from recon.core.errors import BadInputError
 from recon.core.timezones import DayTable, day_table, to_micros
-from recon.engine.coded import CodedIds, formula_free_columns
+from recon.engine.coded import CodedIds
 from recon.engine.intervals import RULE_COLUMNS, assignment_intervals
 from recon.engine.proration import (
     holdings_at,
@@ -39,6 +39,7 @@ from recon.ingest.lake import lake_fingerprint, lake_rows, scan_known_events
 from recon.reports.buckets import KeyBuckets
 from recon.reports.coded import (
     coded_events,
+    formula_free_columns,
     lake_ids,
 )
 from recon.reports.kernel import slice_usage

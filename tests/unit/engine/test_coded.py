@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recon.engine.coded import CODED, CodedIds, Ranked, formula_free_columns, in_text_order
+from recon.engine.coded import CodedIds, Ranked, in_text_order
 
 COLUMNS = ["partner_org_id", "customer_org_id", "user_id", "workspace_id", "package"]
 # user_id and workspace_id share one dictionary, as they do in the lake.
@@ -99,19 +99,7 @@ def test_a_checked_stored_order_that_is_wrong_is_sorted_again(texts, random):
     assert checked.rank.equals(sorted_here.rank)
     assert checked.texts.to_list() == sorted({*texts, ""})
     right = Ranked(dictionary, dictionary.arg_sort().cast(pl.UInt32), checked=True)
+    assert "texts" in vars(right)  # taken as checked (its texts gathered), not sorted again
     assert right.rank.equals(sorted_here.rank) and right.texts.equals(sorted_here.texts)
     if not dictionary.gather(wrong).is_sorted():  # unchecked, a wrong order is taken as is
         assert not Ranked(dictionary, wrong).texts.is_sorted()
-
-
-def test_formula_free_columns_follow_their_dictionaries():
-    clean = pl.Series(["", "a-1", "b"], dtype=pl.String)
-    texts = dict.fromkeys(CODED, clean)
-    texts["subscriber_id"] = pl.Series(["", "=1+2"], dtype=pl.String)
-    texts["user_id"] = texts["workspace_id"] = pl.Series(["", "@u"], dtype=pl.String)
-    free = formula_free_columns(CodedIds(texts))
-    assert "subscriber_id" not in free
-    assert not {"user_id", "workspace_id", "subject_id"} & free  # one dictionary, decoded thrice
-    assert {"customer_org_id", "package", "partner_name", "subject_type"} <= free
-    everything = formula_free_columns(CodedIds(dict.fromkeys(CODED, clean)))
-    assert {"user_id", "workspace_id", "subject_id", "subscriber_id"} <= everything

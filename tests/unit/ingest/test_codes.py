@@ -16,8 +16,6 @@ from recon.core.resources import schema_dir
 from recon.home.layout import HomeLayout, event_files
 from recon.ingest.codes import (
     CODED_COLUMNS,
-    DICTIONARIES,
-    TEXT_ORDERED,
     code_column,
     code_columns,
     dictionary_folder,
@@ -312,57 +310,55 @@ def test_a_wrong_text_order_fails_the_user_report_and_verify_names_it(two_ingest
     assert "dictionary subject" in problem and "not hold its codes in text order" in problem
 
 
-def test_every_dictionary_the_kernel_ranks_has_its_text_order_stored():
-    from recon.engine.coded import CODED
-
-    assert set(TEXT_ORDERED) == {CODED_COLUMNS[c] for c in CODED} == set(DICTIONARIES)
-
-
 def test_a_wrong_text_order_of_a_tie_breaking_attribute_is_sorted_again(two_ingests, write_csv):
     rc = two_ingests
     tied = {  # two add-ons at one instant: each attribute's latest value is a tie
         "occurred_at": "2026-10-05T09:00:00Z",
+        "partner_org_id": "P-tie",  # a partner of these two events only
         "customer_org_id": "org-tie",
         "user_id": "u-tie",
     }
-    rc.ingest(
-        [
-            write_csv(
-                "ties.csv",
-                [
-                    raw_row(
-                        event_id="t1",
-                        package="CALL_RECORDING",
-                        subscriber_id="sub-a",
-                        customer_external_id="ext-a",
-                        sub_partner_org_id="sp-a",
-                        **tied,
-                    ),
-                    raw_row(
-                        event_id="t2",
-                        package="ATTENDANT_CONSOLE",
-                        subscriber_id="sub-z",
-                        customer_external_id="ext-z",
-                        sub_partner_org_id="sp-z",
-                        **tied,
-                    ),
-                ],
-            )
-        ]
+    a, z = (
+        {
+            "partner_name": f"Name {x.upper()}",
+            "subscriber_id": f"sub-{x}",
+            "customer_external_id": f"ext-{x}",
+            "sub_partner_org_id": f"sp-{x}",
+        }
+        for x in "az"
     )
-    request = ReportRequest(type="USER", start=date(2026, 10, 1), end=date(2026, 10, 31))
-    right = rc.create_report(request)
-    expected = Path(right.csv_path or "").read_bytes()
-    rc.delete_report(right.id)
+    ties = [
+        raw_row(event_id="t1", package="CALL_RECORDING", **a, **tied),
+        raw_row(event_id="t2", package="ATTENDANT_CONSOLE", **z, **tied),
+    ]
+    rc.ingest([write_csv("ties.csv", ties)])
+
+    def reports(recon: Recon) -> dict[str | None, bytes]:
+        csvs = {}
+        for scope in (None, "sp-a", "sp-z"):  # the sub-partner is no column of the USER CSV
+            report = recon.create_report(
+                ReportRequest(
+                    type="USER",
+                    start=date(2026, 10, 1),
+                    end=date(2026, 10, 31),
+                    sub_partner_org_id=scope,
+                )
+            )
+            assert report.status == "COMPLETED", report.errors
+            csvs[scope] = Path(report.csv_path or "").read_bytes()
+            recon.delete_report(report.id)
+        return csvs
+
+    expected = reports(rc)
+    tie_rows = [line for line in expected[None].decode().splitlines() if "u-tie" in line]
+    assert len(tie_rows) == 2  # each attribute's greatest value on the tie
+    assert all(r.startswith("Name Z,") and "sub-z" in r and "ext-z" in r for r in tie_rows)
+    assert expected["sp-z"].count(b"u-tie") == 2 and b"u-tie" not in expected["sp-a"]
     for name in ("subscriber", "customer_external", "sub_partner", "partner_name"):
         size = load_dictionaries(rc.layout, [name])[name].len()
         path = order_path(rc.layout, name, size)
         pl.read_parquet(path).reverse().write_parquet(path)  # well formed, wrong: no key check
-    again = Recon(rc.home).create_report(request)
-    assert again.status == "COMPLETED"
-    assert Path(again.csv_path or "").read_bytes() == expected  # ties broken as on text
-    tie_rows = [line for line in expected.decode().splitlines() if "u-tie" in line]
-    assert len(tie_rows) == 2 and all("sub-z" in r and "ext-z" in r for r in tie_rows)
+    assert reports(Recon(rc.home)) == expected  # ties broken as on text
     problems = verify_codes(rc.layout)
     assert len(problems) == 4 and all("not hold its codes in text order" in p for p in problems)
 

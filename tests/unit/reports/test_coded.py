@@ -12,9 +12,11 @@ import pytest
 from recon import Recon
 from recon.core.config import BillingZones
 from recon.core.timezones import day_table
-from recon.engine.coded import decoded_intervals
+from recon.engine.coded import CODED, CodedIds, decoded_intervals
 from recon.engine.intervals import RULE_COLUMNS
 from recon.reports import kernel
+from recon.reports.coded import formula_free_columns
+from recon.reports.columns import formula_free_report_columns
 from recon.reports.kernel import slice_usage
 from recon.reports.model import ReportRequest
 from recon.reports.usage import USER_ORDER
@@ -143,7 +145,42 @@ def test_formula_cells_are_neutralised_alike_in_memory_and_in_key_buckets(
     expected = Path(in_memory.csv_path or "").read_text(encoding="utf-8")
     rc.delete_report(in_memory.id)
     monkeypatch.setenv("RECON_SLICE_EVENTS", "700")  # usage in key buckets
+    from recon.reports import rollup
+
+    bucketed_usage = []
+    bucketed_rows = rollup._bucketed_user_rows
+
+    def seen(usage, *args):
+        bucketed_usage.append(usage)
+        return bucketed_rows(usage, *args)
+
+    monkeypatch.setattr(rollup, "_bucketed_user_rows", seen)
     bucketed = Recon(rc.layout.root).create_report(request)
     assert Path(bucketed.csv_path or "").read_text(encoding="utf-8") == expected
+    (usage,) = bucketed_usage  # the rows came from key buckets
+    assert "customer_org_id" in usage.formula_free
+    assert not {"subscriber_id", "user_id", "subject_id"} & usage.formula_free
     assert "'=1+2" in expected and ",'@u-formula," in expected  # neutralised, both ways
     assert expected.count("\n") > 1000
+
+
+def test_formula_free_columns_follow_their_dictionaries():
+    clean = pl.Series(["", "a-1", "b"], dtype=pl.String)
+    texts = dict.fromkeys(CODED, clean)
+    texts["subscriber_id"] = pl.Series(["", "=1+2"], dtype=pl.String)
+    texts["user_id"] = texts["workspace_id"] = pl.Series(["", "@u"], dtype=pl.String)
+    free = formula_free_columns(CodedIds(texts))
+    assert "subscriber_id" not in free
+    assert not {"user_id", "workspace_id", "subject_id"} & free  # one dictionary, decoded thrice
+    assert {"customer_org_id", "package", "partner_name", "subject_type"} <= free
+    everything = formula_free_columns(CodedIds(dict.fromkeys(CODED, clean)))
+    assert {"user_id", "workspace_id", "subject_id", "subscriber_id"} <= everything
+
+
+def test_catalog_columns_with_a_formula_are_not_formula_free():
+    catalog = pl.DataFrame(
+        {"package": ["A", "B"], "sku": ["SKU-1", "SKU-2"], "description": ["ok", "-legacy"]}
+    )
+    names = ["SERVICE_NAME", "SKU", "DESCRIPTION", "USER_ID", "QUANTITY"]
+    free = formula_free_report_columns(frozenset({"package"}), catalog, names)
+    assert free == {"SERVICE_NAME", "SKU"}  # DESCRIPTION holds "-legacy"; USER_ID unknown
