@@ -227,12 +227,18 @@ def compare_totals(engine_csv: str, peer_parquet: str) -> dict[str, object]:
 
 
 def median_run(runs: list[Timing]) -> Timing:
-    """The run of median wall time (the lower middle of an even count), with every run's wall."""
+    """The run of median wall time (the lower middle of an even count), with every run's wall.
+
+    Its peak RSS is the highest of all runs (the bound that matters), and it is ok only if
+    every run was.
+    """
     ordered = sorted(runs, key=lambda t: (not t.ok, t.wall_s))
     chosen = ordered[(len(ordered) - 1) // 2]
     if len(runs) > 1:
         chosen.repeats_wall_s = [t.wall_s for t in runs]
         chosen.ok = all(t.ok for t in runs)
+        chosen.peak_rss_mib = max(t.peak_rss_mib for t in runs)
+        chosen.note = f"median of {len(runs)}"
     return chosen
 
 
@@ -287,10 +293,12 @@ def bench_scale(
         user_ids = [r["reportId"] for r in reports if r["type"] == "USER"]
         users: list[Timing] = []
         user_floors: list[Timing] = []
+        outcomes: set[tuple[object, object]] = set()  # (rows, total) of each repeat
         user_csv = ""
         for _ in range(repeats):
-            for report_id in user_ids:
-                run_process(recon(home, "report", "delete", report_id), env)
+            for report_id in user_ids:  # (a failed delete fails the create below: a conflict)
+                if run_process(recon(home, "report", "delete", report_id), env)[2] != 0:
+                    console.print(f"[red]could not delete report {report_id}[/]")
             wall, peak, code, out = run_process(
                 recon(
                     home,
@@ -309,8 +317,10 @@ def bench_scale(
                 env,
             )
             users.append(record(zone, "report create USER", events, wall, peak, code == 0, False))
-            user_ids = [json.loads(out)["id"]] if code == 0 else []
-            user_csv = json.loads(out)["csvPath"] if code == 0 else ""
+            created = json.loads(out) if code == 0 else {}
+            user_ids = [created["id"]] if created else []
+            user_csv = created.get("csvPath", "")
+            outcomes.add((created.get("rowCount"), created.get("totalQuantity")))
             wall, peak, code, _ = run_process(
                 baseline("output-floor", str(home), MONTH, zone, floor_dir + "-user", "USER"), env
             )
@@ -325,8 +335,10 @@ def bench_scale(
             "user_over_user_floor": round(user.wall_s / user_floor.wall_s, 2),
             "user_cpu_over_wall": round(user.cpu_s / user.wall_s, 2) if user.wall_s else None,
             # Each alternated pair's ratio, beside the ratio of the medians above.
+            "user_repeats_agree": len(outcomes) == 1,  # same rows and total every time
             "user_over_user_floor_pairs": [
-                round(u.wall_s / f.wall_s, 2) for u, f in zip(users, user_floors, strict=True)
+                round(u.wall_s / f.wall_s, 2) if u.ok and f.ok else None
+                for u, f in zip(users, user_floors, strict=True)
             ],
         }
         results.ratios.append(ratios)
@@ -406,7 +418,7 @@ def show(results: Results) -> None:
         table.add_row(
             f"{t.scale:,}",
             t.zone,
-            t.stage,
+            t.stage + (f" ({t.note})" if t.note else ""),
             f"{t.events:,}",
             f"{t.wall_s:.2f}" if t.ok else "failed",
             f"{t.events_per_s:,.0f}" if t.ok else "",

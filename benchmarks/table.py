@@ -26,7 +26,9 @@ def markdown(results: dict[str, object]) -> str:
         rate = t["events"] / t["wall_s"] if t["wall_s"] else 0
         wall = f"{t['wall_s']:.2f}" if t["ok"] else "failed"
         lines.append(
-            f"| {t['scale']:,} | {t['zone']} | {t['stage']} | {t['events']:,} | {wall} | "
+            f"| {t['scale']:,} | {t['zone']} | {t['stage']}"
+            + (f" ({t['note']})" if t.get("note") else "")
+            + f" | {t['events']:,} | {wall} | "
             f"{t.get('cpu_s', 0):.2f} | "
             f"{rate:,.0f} | {t['peak_rss_mib']:,.0f} |"
         )
