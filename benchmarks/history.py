@@ -33,6 +33,7 @@ from benchmarks.run import (
     machine,
     recon,
     run_process,
+    user_report,
 )
 
 START, END = "2024-11-01", "2026-10-31"
@@ -71,20 +72,7 @@ def ensure_history(data: Path, subjects: int, density: float) -> Path:
 
 def build(home: Path, first: date, last: date, snapshots: bool) -> tuple[Build, str]:
     """Build one month's USER report in its own process; (the measurement, its CSV path)."""
-    argv = recon(
-        home,
-        "report",
-        "create",
-        "--type",
-        "USER",
-        "--start",
-        first.isoformat(),
-        "--end",
-        last.isoformat(),
-        "--tz",
-        "UTC",
-        "--json",
-    )
+    argv = user_report(home, first.isoformat(), last.isoformat(), "UTC")
     wall, peak, code, out = run_process(argv, {"RECON_NOW": NOW, "TZ": "UTC"})
     if code != 0:
         raise SystemExit(f"building {first:%Y-%m} failed (exit {code})")

@@ -130,6 +130,12 @@ def recon(home: Path, *args: str) -> list[str]:
     return [str(Path(sys.executable).with_name("recon")), "--home", str(home), *args]
 
 
+def user_report(home: Path, first: str, last: str, zone: str) -> list[str]:
+    """The argv of `recon report create --type USER` for the days first..last in `zone`."""
+    days = ["--start", first, "--end", last, "--tz", zone]
+    return recon(home, "report", "create", "--type", "USER", *days, "--json")
+
+
 def baseline(*args: str) -> list[str]:
     """The argv of a baseline process."""
     return [sys.executable, "-m", "benchmarks.baselines", *args]
@@ -299,23 +305,7 @@ def bench_scale(
             for report_id in user_ids:  # (a failed delete fails the create below: a conflict)
                 if run_process(recon(home, "report", "delete", report_id), env)[2] != 0:
                     console.print(f"[red]could not delete report {report_id}[/]")
-            wall, peak, code, out = run_process(
-                recon(
-                    home,
-                    "report",
-                    "create",
-                    "--type",
-                    "USER",
-                    "--start",
-                    first,
-                    "--end",
-                    last,
-                    "--tz",
-                    zone,
-                    "--json",
-                ),
-                env,
-            )
+            wall, peak, code, out = run_process(user_report(home, first, last, zone), env)
             users.append(record(zone, "report create USER", events, wall, peak, code == 0, False))
             created = json.loads(out) if code == 0 else {}
             user_ids = [created["id"]] if created else []
