@@ -35,10 +35,9 @@ def _text_columns(frame: pl.DataFrame, skip: Iterable[str]) -> list[str]:
     return [c for c, t in frame.schema.items() if t == pl.String and c not in skipped]
 
 
-def runs_as_formula(column: str | pl.Expr) -> pl.Expr:
-    """Whether each text cell is one a spreadsheet would run (it starts with a trigger)."""
-    cells = pl.col(column) if isinstance(column, str) else column
-    return cells.str.contains(f"^{_TRIGGER_CLASS}")
+def runs_as_formula(column: str) -> pl.Expr:
+    """Whether each text cell of `column` is one a spreadsheet would run (starts with a trigger)."""
+    return pl.col(column).str.contains(f"^{_TRIGGER_CLASS}")
 
 
 def holds_formula(texts: pl.Series) -> bool:

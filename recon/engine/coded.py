@@ -9,10 +9,9 @@ The stored codes follow arrival, not the order of their text, and the rules care
 in one place only: "the latest value, the greatest on a tie" for the attributes that are
 harmonised (partner name, sub-partner, customer external id, subscriber id). Those four
 columns are re-coded by rank (`CodedIds.ranked`: the dictionary's order stored at ingest,
-checked, or sorted once per report), so
-every choice goes the same way as on text and the output equals the text pipeline's
-(`proration.user_usage`) row for row. That equality is a property test; the text pipeline
-stays the readable reference.
+checked, or sorted once per report), so every choice goes the same way as on text and the
+output equals the text pipeline's (`proration.user_usage`) row for row. That equality is a
+property test; the text pipeline stays the readable reference.
 
 The state machine itself is `intervals.segmented_events` / `intervals_of_segmented`, and the
 day arithmetic `proration.interval_units`: they are not written twice.
